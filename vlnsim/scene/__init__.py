@@ -1,0 +1,2 @@
+"""Scenes: the model, file I/O and procedural houses."""
+from .model import Material, Room, Scene, SceneObject
