@@ -1,0 +1,67 @@
+"""VLN-CE's Cross-Modal Attention (CMA) policy.
+
+Step t:
+1. GRU-1 over [RGB pooled, depth pooled, previous action] -> state s.
+2. s attends over the instruction tokens -> attended text x.
+3. x attends over the RGB patch features and over the depth spatial features.
+4. GRU-2 over [s, x, attended RGB, attended depth, previous action] -> h.
+5. Action logits from h; the progress monitor predicts tanh(w·h) ~ progress.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .base import NUM_ACTIONS, Policy, masked_attention
+
+
+class CMAPolicy(Policy):
+    """Cross-modal attention policy with two GRUs (recurrent state (B, 2, H))."""
+
+    num_recurrent_layers = 2
+
+    def __init__(self, config, vocab_size: int, clip=None):
+        super().__init__(config, vocab_size, clip)
+        H, A = self.hidden_size, config.attention_dim
+        Dt = self.instruction_dim
+        Dd = self.depth_encoder.spatial_dim
+        self.use_rgb = clip is not None
+        rgb_dim = config.rgb_dim if self.use_rgb else 0
+        if self.use_rgb:
+            self.rgb_fc = nn.Sequential(nn.Linear(self.rgb_pooled_in, rgb_dim), nn.ReLU())
+            self.rgb_q = nn.Linear(Dt, A)
+            self.rgb_k = nn.Linear(self.rgb_patch_in, A)
+            self.rgb_v = nn.Sequential(nn.Linear(self.rgb_patch_in, rgb_dim), nn.ReLU())
+        self.gru1 = nn.GRUCell(rgb_dim + self.depth_encoder.output_dim + config.prev_action_dim, H)
+        self.state_q = nn.Linear(H, A)
+        self.text_k = nn.Linear(Dt, A)
+        self.depth_q = nn.Linear(Dt, A)
+        self.depth_k = nn.Linear(Dd, A)
+        self.depth_v = nn.Sequential(nn.Linear(Dd, config.depth_dim), nn.ReLU())
+        second_in = H + Dt + rgb_dim + config.depth_dim + config.prev_action_dim
+        self.compress = nn.Sequential(nn.Linear(second_in, H), nn.ReLU())
+        self.gru2 = nn.GRUCell(H, H)
+        self.action_head = nn.Linear(H, NUM_ACTIONS)
+        self.progress_head = nn.Linear(H, 1) if config.progress_monitor else None
+
+    def _core(self, frame, instruction, hidden, prev_actions, masks):
+        text_tokens, text_mask, _ = instruction
+        m = (masks > 0).to(hidden.dtype).view(-1, 1)
+        prev = self.prev_action_features(prev_actions, masks)
+        first = [frame["depth_pooled"], prev]
+        if self.use_rgb:
+            first.insert(0, self.rgb_fc(frame["rgb_pooled"]))
+        s = self.gru1(torch.cat(first, dim=1), hidden[:, 0] * m)
+        text, text_weights = masked_attention(self.state_q(s), self.text_k(text_tokens), text_tokens, text_mask)
+        second = [s, text]
+        if self.use_rgb:
+            patches = frame["rgb_patches"]
+            rgb_att, _ = masked_attention(self.rgb_q(text), self.rgb_k(patches), self.rgb_v(patches))
+            second.append(rgb_att)
+        depth = frame["depth_spatial"]
+        depth_att, _ = masked_attention(self.depth_q(text), self.depth_k(depth), self.depth_v(depth))
+        second += [depth_att, prev]
+        h = self.gru2(self.compress(torch.cat(second, dim=1)), hidden[:, 1] * m)
+        logits = self.action_head(h)
+        progress = torch.tanh(self.progress_head(h)).squeeze(-1) if self.progress_head is not None else None
+        return logits, progress, torch.stack([s, h], dim=1), text_weights

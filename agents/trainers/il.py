@@ -1,0 +1,310 @@
+"""Imitation learning: teacher forcing and DAgger with data aggregation (VLN-CE style).
+
+Iteration i: collect ``episodes_per_iteration`` episodes (split over ranks) executing
+the expert's action with probability beta = p ** i and the policy's otherwise, always
+labelling with the expert's action; add them to the bounded buffer; train
+``epochs_per_iteration`` passes over the buffer with inflection-weighted cross-entropy
+plus the progress-monitor MSE; evaluate; checkpoint. Everything random in iteration i
+is drawn from generators seeded with (seed, i, ...), and checkpoints are taken at
+iteration boundaries, so ``--resume`` reproduces the uninterrupted run's losses.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vlnsim.errors import ConfigError
+
+from ..config import ExperimentConfig
+from ..evaluation import PolicyAgent, aggregate, evaluate_episodes, resolve_device, select_episodes
+from ..feature_cache import FeatureCache, namespace_of
+from ..policies import Policy, build_policy
+from .buffer import TrajectoryBuffer, collate
+from .checkpoint import load_checkpoint, optimizer_from_flat, save_checkpoint, set_rng_state
+from .collector import RolloutCollector, camera_specs
+from .dagger import dagger_beta, episode_schedule, inflection_coefficient
+from .distributed import DistInfo, barrier, broadcast_module, reduce_mean, reduce_min_int
+
+FRAME_KEYS = ("rgb", "depth", "rgb_pooled", "rgb_patches")
+
+
+def ensure_tiny_clip(run_dir: Path, cfg: ExperimentConfig, vocab_size: int, max_len: int) -> Path:
+    """Build the run's tiny random CLIP once (vocab = dataset vocabulary) and return its dir."""
+    from ..encoders import build_tiny_clip
+
+    v = cfg.policy.vision
+    d = run_dir / "tiny_clip"
+    if not (d / "config.json").is_file():
+        build_tiny_clip(d, vocab_size=vocab_size, image_size=v.tiny_image_size, patch_size=v.tiny_patch_size,
+                        hidden_size=v.tiny_hidden_size, num_layers=v.tiny_layers, num_heads=v.tiny_heads,
+                        projection_dim=v.tiny_projection_dim, max_position_embeddings=max(max_len, 77), seed=v.tiny_seed)
+    return d
+
+
+class ILTrainer:
+    """Teacher forcing / DAgger trainer over vlnsim VLN envs.
+
+    Args:
+        cfg: the experiment config.
+        device: overrides ``cfg.device`` ("cpu", "cuda", "auto").
+        dist_info: this process's rank (``init_distributed``); single process when None.
+        progress: show tqdm bars.
+    """
+
+    def __init__(self, cfg: ExperimentConfig, device: Optional[str] = None, dist_info: Optional[DistInfo] = None,
+                 progress: bool = True):
+        import envs
+        from vlnsim.episodes import load_split
+
+        self.cfg = cfg
+        self.dist = dist_info or DistInfo()
+        self.device = resolve_device(device or cfg.device)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.progress = progress and self.dist.is_main
+        self.run_dir = Path(cfg.run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        env_dict = dict(cfg.env)
+        env_dict.setdefault("split", "train")
+        self.env_config = envs.load_config(env_dict)
+        dataset = load_split(self.env_config.data_root, self.env_config.dataset, self.env_config.split, self.env_config.version)
+        self.train_ids = [str(e.episode_id) for e in dataset.episodes]
+        self.vocab_size = len(dataset.word_list)
+        if self.vocab_size < 2:
+            raise ConfigError(f"dataset {self.env_config.dataset!r} split {self.env_config.split!r} has no word_list; expected a VLN split")
+        clip_source = cfg.policy.vision.clip
+        if clip_source is None:
+            if self.dist.is_main:
+                ensure_tiny_clip(self.run_dir, cfg, self.vocab_size, self.env_config.max_instruction_length)
+            barrier(self.dist)
+            clip_source = str(self.run_dir / "tiny_clip")
+        self.clip_source = clip_source
+        torch.manual_seed(cfg.seed)  # weight init; ranks then copy rank 0's weights anyway
+        self.policy: Policy = build_policy(cfg.policy, self.vocab_size, clip_source).to(self.device)
+        broadcast_module(self.policy, self.dist)
+        self.model = self.policy
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = DDP(self.policy, device_ids=ids)
+        params = [p for p in self.policy.parameters() if p.requires_grad]
+        t = cfg.trainer
+        self.optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+        self.amp = bool(t.amp and self.device.type == "cuda")
+        self.buffer = TrajectoryBuffer(self.run_dir / "buffer", t.buffer_max_steps, rank=self.dist.rank)
+        self.cache = None
+        if t.cache.enabled and self.policy.rgb_frozen:
+            ns = namespace_of([s.__dict__ for s in camera_specs(self.env_config)], self.policy.clip.config_dict(),
+                              _weights_digest(self.policy.clip))
+            self.cache = FeatureCache(t.cache.max_items, t.cache.disk_dir, ns, t.cache.position_quantum, t.cache.yaw_quantum_deg)
+        self.collector: Optional[RolloutCollector] = None
+        self.global_step = 0
+        self.iteration = 0  # next iteration to run
+        self.inflection_coef: Optional[float] = None if t.inflection_weight == "auto" else float(t.inflection_weight)
+        self.history: List[Dict[str, Any]] = []
+        self.writer = None
+        self._val_env = None
+
+    # ----- one gradient step ------------------------------------------------------------
+    def train_step(self, batch: Dict[str, torch.Tensor]) -> Dict[str, float]:
+        """One AdamW step on a collated batch; returns the losses (before the step)."""
+        self.model.train()
+        inputs = {k: batch[k] for k in FRAME_KEYS + ("instruction", "instruction_mask") if k in batch}
+        T, B = batch["masks"].shape
+        hidden = self.policy.initial_hidden(B, self.device)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.amp):
+            out = self.model(inputs, hidden, batch["prev_actions"], batch["masks"])
+        logits = out.logits.float()
+        ce = F.cross_entropy(logits.reshape(T * B, -1), batch["labels"].reshape(-1), reduction="none").view(T, B)
+        valid = batch["valid"]
+        w = batch["weights"] * valid
+        action_loss = (ce * w).sum() / w.sum().clamp(min=1e-8)
+        loss = action_loss
+        progress_loss = torch.zeros((), device=self.device)
+        if out.progress is not None:
+            progress_loss = (((out.progress.float() - batch["progress"]) ** 2) * valid).sum() / valid.sum().clamp(min=1.0)
+            loss = loss + self.cfg.trainer.progress_loss_coef * progress_loss
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.trainer.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_([p for p in self.policy.parameters() if p.requires_grad], self.cfg.trainer.grad_clip)
+        self.optimizer.step()
+        acc = ((logits.argmax(-1) == batch["labels"]).float() * valid).sum() / valid.sum().clamp(min=1.0)
+        return {"action": float(action_loss.detach()), "progress": float(progress_loss.detach()),
+                "total": float(loss.detach()), "accuracy": float(acc)}
+
+    # ----- the loop ---------------------------------------------------------------------
+    def _log(self, scalars: Dict[str, float], step: int) -> None:
+        if self.writer is not None:
+            for k, v in scalars.items():
+                self.writer.add_scalar(k, v, step)
+
+    def _collector(self) -> RolloutCollector:
+        if self.collector is None:
+            t = self.cfg.trainer
+            self.collector = RolloutCollector(self.env_config, t.num_envs, self.policy, self.device, self.cache, t.max_collect_steps)
+        return self.collector
+
+    def run_iteration(self, it: int) -> Dict[str, Any]:
+        """Collect, aggregate and train for DAgger iteration ``it``; returns its summary."""
+        t = self.cfg.trainer
+        beta = dagger_beta(t.dagger_p, it)
+        ids = episode_schedule(self.train_ids, self.cfg.seed, it, t.episodes_per_iteration)[self.dist.rank::self.dist.world_size]
+        self.policy.eval()
+        t0 = time.perf_counter()
+        records = self._collector().collect(ids, beta, seed=(self.cfg.seed, it, self.dist.rank))
+        collect_s = time.perf_counter() - t0
+        steps = sum(len(r) for r in records)
+        self.buffer.add(it, records)
+        if self.inflection_coef is None:
+            local = inflection_coefficient([r.labels for r in records])
+            self.inflection_coef = reduce_mean({"c": local}, self.dist, self.device)["c"]
+        losses: List[Dict[str, float]] = []
+        episodes = self.buffer.episodes
+        bs = t.batch_size
+        nb = reduce_min_int(math.ceil(len(episodes) / bs), self.dist, self.device)
+        from tqdm import tqdm
+
+        bar = tqdm(total=nb * t.epochs_per_iteration, desc=f"iter {it} train (beta={beta:.2f})", unit="batch",
+                   disable=not self.progress, leave=False)
+        for epoch in range(t.epochs_per_iteration):
+            perm = np.random.default_rng((self.cfg.seed, it, epoch, self.dist.rank, 31)).permutation(len(episodes))
+            for b in range(nb):
+                batch = collate([episodes[i] for i in perm[b * bs:(b + 1) * bs]], self.device, self.inflection_coef)
+                res = self.train_step(batch)
+                self.global_step += 1
+                losses.append(res)
+                if self.global_step % t.log_every == 0:
+                    red = reduce_mean(res, self.dist, self.device)
+                    self._log({f"losses/{k}": v for k, v in red.items() if k != "accuracy"}, self.global_step)
+                    self._log({"charts/accuracy": red["accuracy"], "charts/lr": self.optimizer.param_groups[0]["lr"]}, self.global_step)
+                bar.update(1)
+                bar.set_postfix(loss=f"{res['total']:.3f}", acc=f"{res['accuracy']:.2f}")
+        bar.close()
+        mean = {k: float(np.mean([l[k] for l in losses])) for k in losses[0]} if losses else {}
+        mean = reduce_mean(mean, self.dist, self.device)
+        summary = {"iteration": it, "beta": beta, "collected_episodes": len(records), "collected_steps": steps,
+                   "collect_steps_per_s": steps / max(collect_s, 1e-9), "buffer_steps": self.buffer.num_steps,
+                   "inflection_coef": self.inflection_coef, "losses": mean,
+                   "first_losses": losses[0] if losses else {}, "last_losses": losses[-1] if losses else {}}
+        if self.cache is not None:
+            summary["cache_hit_rate"] = self.cache.hit_rate
+        self._log({"charts/beta": beta, "charts/buffer_steps": self.buffer.num_steps,
+                   "charts/collect_steps_per_s": summary["collect_steps_per_s"]}, self.global_step)
+        return summary
+
+    def evaluate(self, split: Optional[str] = None, episodes: Optional[int] = None) -> Dict[str, float]:
+        """Deterministic policy on ``split`` (rank 0); returns the aggregate metrics."""
+        import envs
+
+        split = split or self.cfg.eval.split
+        if self._val_env is None or self._val_env.unwrapped.config.split != split:
+            self._val_env = envs.make_env(self.env_config.replace(split=split, expert_action_sensor=False, progress_sensor=False))
+        base = self._val_env.unwrapped
+        ids = select_episodes([e.episode_id for e in base.episodes.episodes], episodes if episodes is not None else self.cfg.eval.episodes)
+        self.policy.eval()
+        recs = evaluate_episodes(self._val_env, PolicyAgent(self.policy, self.device), ids, progress=self.progress, desc=f"eval {split}")
+        self.policy.train()
+        return aggregate(recs)
+
+    def train(self, resume: bool = False, stop_after: Optional[int] = None) -> Dict[str, Any]:
+        """Run the remaining iterations (``stop_after`` ends early, e.g. to test resume)."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        if resume:
+            self.resume()
+        if self.dist.is_main:
+            self.writer = SummaryWriter(str(self.run_dir / "tb"))
+        t = self.cfg.trainer
+        last = t.iterations - 1
+        try:
+            for it in range(self.iteration, t.iterations):
+                summary = self.run_iteration(it)
+                e = self.cfg.eval
+                if self.dist.is_main and e.split and (it % e.every == 0 or it == last):
+                    m = self.evaluate()
+                    summary["eval"] = m
+                    self._log({"eval/sr": m["sr"], "eval/spl": m["spl"], "eval/ndtw": m["ndtw"]}, self.global_step)
+                self.history.append(summary)
+                self.iteration = it + 1
+                if it % t.checkpoint_every == 0 or it == last or (stop_after is not None and it + 1 >= stop_after):
+                    self.save(it)
+                if self.progress:
+                    ev = summary.get("eval")
+                    msg = f"[iter {it}] beta={summary['beta']:.2f} loss={summary['losses'].get('total', float('nan')):.4f} " \
+                          f"steps={summary['collected_steps']} ({summary['collect_steps_per_s']:.0f}/s) buffer={summary['buffer_steps']}"
+                    if ev:
+                        msg += f" | {self.cfg.eval.split} sr={ev['sr']:.3f} spl={ev['spl']:.3f} ndtw={ev['ndtw']:.3f}"
+                    print(msg, flush=True)
+                if stop_after is not None and it + 1 >= stop_after:
+                    break
+        finally:
+            if self.writer is not None:
+                self.writer.flush()
+                self.writer.close()
+                self.writer = None
+        if self.dist.is_main:
+            from vlnsim.io_utils import atomic_write_text
+
+            atomic_write_text(self.run_dir / "train_history.json", json.dumps(self.history, indent=1))
+        return {"history": self.history, "checkpoint": str(self.run_dir / "checkpoints"), "global_step": self.global_step}
+
+    # ----- checkpoints ------------------------------------------------------------------
+    def save(self, it: int) -> None:
+        """Checkpoint after iteration ``it`` (rank 0 writes; every rank records its buffer)."""
+        from vlnsim.io_utils import atomic_write_text
+
+        atomic_write_text(self.run_dir / "buffer" / f"state_rank{self.dist.rank}_iter{it:04d}.json", json.dumps(self.buffer.state()))
+        barrier(self.dist)
+        if self.dist.is_main:
+            meta = {"config": self.cfg.to_dict(), "vocab_size": self.vocab_size, "clip_config": self.policy.clip.config_dict()
+                    if self.policy.clip is not None else None, "clip_source": self.clip_source,
+                    "env": self.env_config.to_dict(), "global_step": self.global_step, "next_iteration": it + 1,
+                    "inflection_coef": self.inflection_coef, "world_size": self.dist.world_size,
+                    "history": self.history}
+            save_checkpoint(self.run_dir / "checkpoints", it, self.policy, self.optimizer, meta)
+        barrier(self.dist)
+
+    def resume(self) -> bool:
+        """Load the latest checkpoint of ``run_dir`` if there is one; True when resumed."""
+        root = self.run_dir / "checkpoints"
+        if not (root / "latest.json").is_file():
+            return False
+        weights, tensors, meta = load_checkpoint(root)
+        if meta.get("world_size", 1) != self.dist.world_size:
+            raise ConfigError(f"checkpoint {meta['path']!r} was written by {meta['world_size']} processes; "
+                              f"resume needs the same number, got {self.dist.world_size}")
+        self.policy.load_state_dict(weights, strict=False)
+        optimizer_from_flat(self.optimizer, {k: v.to(self.device) for k, v in tensors.items()}, meta["optimizer"])
+        set_rng_state(tensors, meta["rng"])
+        self.global_step = int(meta["global_step"])
+        self.iteration = int(meta["next_iteration"])
+        self.inflection_coef = meta["inflection_coef"]
+        self.history = list(meta.get("history", []))
+        state_file = self.run_dir / "buffer" / f"state_rank{self.dist.rank}_iter{self.iteration - 1:04d}.json"
+        self.buffer.restore(json.loads(state_file.read_text()))
+        return True
+
+    def close(self) -> None:
+        if self.collector is not None:
+            self.collector.close()
+        if self._val_env is not None:
+            self._val_env.close()
+
+
+def _weights_digest(module: torch.nn.Module) -> str:
+    import hashlib
+
+    h = hashlib.sha1()
+    for k, v in sorted(module.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes()[:4096])
+    return h.hexdigest()[:16]

@@ -1,0 +1,325 @@
+"""The episode loop shared by the VLN and PointNav environments.
+
+``NavEnv`` owns the dataset shard, the scene cache (one ``vlnsim.Simulator`` per scene),
+the reward, the recorded path and the end-of-episode metrics. The concrete envs add
+their task observations (instruction tokens, point goal) and success rule.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Dict, List, Optional, Tuple
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from vlnsim.agent import Action
+from vlnsim.episodes import Episode
+from vlnsim.errors import InvalidActionError
+from vlnsim.render.sensors import SensorSpec
+
+from .config import EnvConfig, load_config
+from .episode_source import EpisodeSource
+from .rewards import NavigationReward
+from .scene_cache import LRUCache
+
+
+class SceneSlot:
+    """One cached scene: its Simulator and a lazily drawn top-down map."""
+
+    def __init__(self, scene_id: str, sim, topdown_mpp: float):
+        self.scene_id = scene_id
+        self.sim = sim
+        self._topdown_mpp = topdown_mpp
+        self._topdown = None
+
+    def topdown(self):
+        """The scene's top-down map (built on first use: only ``render()`` needs it)."""
+        if self._topdown is None:
+            self._topdown = self.sim.topdown_map(meters_per_pixel=self._topdown_mpp)
+        return self._topdown
+
+    def close(self) -> None:
+        close = getattr(self.sim, "close", None)
+        if callable(close):
+            close()
+
+
+class NavEnv(gym.Env):
+    """Base class: point-goal navigation over a dataset split (see ``VLNEnv``/``PointNavEnv``)."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    task = "vln"
+
+    def __init__(self, config: Any = None, render_mode: Optional[str] = None, **kwargs: Any):
+        cfg = load_config(config, **kwargs) if kwargs or not isinstance(config, EnvConfig) else config
+        if cfg.task != self.task:
+            cfg = cfg.replace(task=self.task)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            from vlnsim.errors import ConfigError
+
+            raise ConfigError(f"render_mode={render_mode!r}; expected one of {self.metadata['render_modes']} or None")
+        self.config: EnvConfig = cfg
+        self.render_mode = render_mode
+        self.episodes = EpisodeSource(cfg)
+        self.sensors = self._sensor_specs()
+        self.action_space = spaces.Discrete(len(Action))
+        self.observation_space = spaces.Dict(self._observation_spaces())
+        self._scenes: LRUCache[SceneSlot] = LRUCache(cfg.scene_cache_size, self._load_scene, lambda s: s.close())
+        self._slot: Optional[SceneSlot] = None
+        self._reward = NavigationReward(cfg.success_reward, cfg.slack_reward, cfg.distance_reward_weight)
+        self._follower = None
+        self.current_episode: Optional[Episode] = None
+        self._started = False
+        self._over = True
+        self._raw_obs: Dict[str, np.ndarray] = {}
+        self._path: List[List[float]] = []
+        self._steps = 0
+        self._last_action: Optional[Action] = None
+        self._distance = math.inf
+        self._start_distance = math.inf
+        self._final_metrics: Optional[Dict[str, float]] = None
+
+    # ------------------------------------------------------------------ public state
+    @property
+    def sim(self):
+        """The ``vlnsim.Simulator`` of the current episode's scene (None before ``reset``)."""
+        return None if self._slot is None else self._slot.sim
+
+    @property
+    def goal(self) -> np.ndarray:
+        """Goal position [x, y, z] of the current episode."""
+        return np.asarray(self.current_episode.goals[0].position, dtype=np.float64)
+
+    @property
+    def path(self) -> List[List[float]]:
+        """Agent positions so far (consecutive repeats from turns/collisions dropped)."""
+        return [list(p) for p in self._path]
+
+    @property
+    def shard_episode_ids(self) -> list:
+        """Ids of the episodes this env iterates over (its shard of the split)."""
+        return [e.episode_id for e in self.episodes.episodes]
+
+    @property
+    def success_distance(self) -> float:
+        return self.config.goal_success_distance
+
+    # ------------------------------------------------------------------ spaces
+    def _sensor_specs(self) -> List[SensorSpec]:
+        c = self.config
+        common = dict(width=c.width, height=c.height, hfov=c.hfov, position=(0.0, c.sensor_height, 0.0))
+        specs = []
+        if c.rgb:
+            specs.append(SensorSpec("rgb", kind="rgb", **common))
+        if c.depth:
+            specs.append(SensorSpec("depth", kind="depth", min_depth=c.min_depth, max_depth=c.max_depth,
+                                    normalize_depth=c.normalize_depth, **common))
+        if c.semantic:
+            specs.append(SensorSpec("semantic", kind="semantic", **common))
+        return specs
+
+    def _observation_spaces(self) -> Dict[str, spaces.Space]:
+        c = self.config
+        out: Dict[str, spaces.Space] = {}
+        if c.rgb:
+            out["rgb"] = spaces.Box(0, 255, (c.height, c.width, 3), np.uint8)
+        if c.depth:
+            out["depth"] = spaces.Box(0.0, 1.0 if c.normalize_depth else c.max_depth, (c.height, c.width, 1), np.float32)
+        if c.semantic:
+            out["semantic"] = spaces.Box(-1, np.iinfo(np.int32).max, (c.height, c.width), np.int32)
+        if c.expert_action_sensor:
+            out["expert_action"] = spaces.Box(0, len(Action) - 1, (1,), np.int64)
+        if c.progress_sensor:
+            out["progress"] = spaces.Box(0.0, 1.0, (1,), np.float32)
+        out.update(self._task_spaces())
+        return out
+
+    def _task_spaces(self) -> Dict[str, spaces.Space]:
+        return {}
+
+    def _task_observations(self) -> Dict[str, np.ndarray]:
+        return {}
+
+    # ------------------------------------------------------------------ scenes
+    def _load_scene(self, scene_id: str) -> SceneSlot:
+        import vlnsim
+        from vlnsim.episodes import resolve_scene_path
+
+        path = resolve_scene_path(self.config.data_root, scene_id, must_exist=True)
+        scene = vlnsim.load_scene(path)
+        sim = vlnsim.Simulator(scene, sensors=self.sensors, agent=self.config.agent, backend=self.config.backend,
+                               cell_size=self.config.cell_size)
+        return SceneSlot(scene_id, sim, self.config.topdown_meters_per_pixel)
+
+    # ------------------------------------------------------------------ episode loop
+    def reset(self, *, seed: Optional[int] = None, options: Optional[Dict[str, Any]] = None) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
+        """Start the next episode (or ``options["episode_id"]``).
+
+        A ``seed`` (or, on the very first reset, ``config.seed``) reseeds ``np_random``
+        and restarts the episode order, so equal seeds replay equal episode sequences.
+        """
+        if seed is None and not self._started and self.config.seed is not None:
+            seed = self.config.seed
+        super().reset(seed=seed)
+        if seed is not None or not self._started:
+            self.episodes.restart(self.np_random)
+        self._started = True
+        options = options or {}
+        unknown = sorted(set(options) - {"episode_id"})
+        if unknown:
+            from vlnsim.errors import ConfigError
+
+            raise ConfigError(f"reset options {unknown} are not supported; expected only 'episode_id'")
+        if options.get("episode_id") is not None:
+            episode = self.episodes.get(options["episode_id"])
+        else:
+            episode = self.episodes.next(self.np_random)
+        self.current_episode = episode
+        self._slot = self._scenes.get(episode.scene_id)
+        self._follower = None
+        self._raw_obs = self.sim.reset(position=episode.start_position, rotation=episode.start_rotation)
+        self._path = [self._position()]
+        self._steps = 0
+        self._last_action = None
+        self._over = False
+        self._final_metrics = None
+        self._start_distance = self._geodesic_to_goal(self._path[0])
+        self._distance = self._start_distance
+        self._reward.reset(self._distance)
+        self._on_reset()
+        return self._observation(), self._info()
+
+    def _on_reset(self) -> None:
+        """Hook for task state set up at episode start."""
+
+    def step(self, action: Any) -> Tuple[Dict[str, np.ndarray], float, bool, bool, Dict[str, Any]]:
+        """Apply ``action``; ``terminated`` on STOP, ``truncated`` at ``max_episode_steps``."""
+        if self._over:
+            raise RuntimeError(
+                "step() called on a finished episode (or before the first reset()); call reset() to start the next one"
+            )
+        act = self._parse_action(action)
+        self._steps += 1
+        self._last_action = act
+        stopped = act == Action.STOP
+        if not stopped:
+            self._raw_obs = self.sim.step(act)
+            p = self._position()
+            if p != self._path[-1]:
+                self._path.append(p)
+            self._distance = self._geodesic_to_goal(p)
+        success = stopped and self._is_success()
+        reward = self._reward(self._distance, success)
+        terminated = bool(stopped)
+        truncated = bool(not terminated and self._steps >= self.config.max_episode_steps)
+        self._over = terminated or truncated
+        info = self._info()
+        if self._over:
+            self._final_metrics = self.compute_metrics(stopped=stopped)
+            info["metrics"] = dict(self._final_metrics)
+            info["path"] = self.path
+        return self._observation(), float(reward), terminated, truncated, info
+
+    def _parse_action(self, action: Any) -> Action:
+        a = np.asarray(action)
+        if a.size != 1 or not np.issubdtype(a.dtype, np.integer):
+            raise InvalidActionError(f"action {action!r} is outside the action space Discrete(4); expected an integer in 0..3")
+        code = int(a.reshape(()))
+        if not 0 <= code < self.action_space.n:
+            raise InvalidActionError(f"action {action!r} is outside the action space Discrete(4); expected an integer in 0..3")
+        return Action(code)
+
+    # ------------------------------------------------------------------ measures
+    def _position(self) -> List[float]:
+        return [float(v) for v in self.sim.agent_state.position]
+
+    def _geodesic_to_goal(self, position) -> float:
+        return float(self.sim.pathfinder.geodesic_distance(position, self.goal))
+
+    def _is_success(self) -> bool:
+        return self._distance < self.success_distance
+
+    def compute_metrics(self, stopped: bool) -> Dict[str, float]:
+        """Episode metrics on the recorded path (``vlnsim.metrics.episode_metrics``)."""
+        from vlnsim import metrics
+
+        ep = self.current_episode
+        reference = ep.reference_path or [ep.start_position, ep.goals[0].position]
+        return metrics.episode_metrics(self._path, reference, self.goal, stopped, self.sim.pathfinder.geodesic_distance,
+                                       self._start_distance, success_distance=self.success_distance)
+
+    def expert_action(self) -> int:
+        """The shortest-path follower's next action towards the goal (the IL oracle)."""
+        if self._follower is None:
+            from vlnsim.nav.follower import ShortestPathFollower
+
+            self._follower = ShortestPathFollower(self.sim, goal_radius=self.config.expert_radius)
+        return int(self._follower.next_action(self.goal))
+
+    def _observation(self) -> Dict[str, np.ndarray]:
+        obs = {s.name: self._raw_obs[s.name] for s in self.sensors}
+        if self.config.expert_action_sensor:
+            obs["expert_action"] = np.array([self.expert_action() if not self._over else Action.STOP], dtype=np.int64)
+        if self.config.progress_sensor:
+            obs["progress"] = np.array([self._progress()], dtype=np.float32)
+        obs.update(self._task_observations())
+        return obs
+
+    def _progress(self) -> float:
+        d0, d = self._start_distance, self._distance
+        if not (math.isfinite(d0) and math.isfinite(d)) or d0 <= 0:
+            return 1.0 if d <= 0 else 0.0
+        return float(np.clip(1.0 - d / d0, 0.0, 1.0))
+
+    def _info(self) -> Dict[str, Any]:
+        ep = self.current_episode
+        return {
+            "episode_id": ep.episode_id,
+            "scene_id": ep.scene_id,
+            "distance_to_goal": float(self._distance),
+            "steps": self._steps,
+        }
+
+    # ------------------------------------------------------------------ rendering
+    def running_metrics(self) -> Dict[str, float]:
+        """Metrics shown while an episode runs (the final ones once it is over)."""
+        if self._final_metrics is not None:
+            return dict(self._final_metrics)
+        from vlnsim.metrics import path_length
+
+        return {"distance_to_goal": self._distance, "path_length": path_length(self._path)}
+
+    def instruction_words(self) -> List[str]:
+        """Words shown under the frame (the instruction's tokens for VLN)."""
+        return []
+
+    def render_frame(self, highlight=None) -> np.ndarray:
+        """The composite frame of the current state, with optional attended-word weights."""
+        from vlnsim.viz.composite import composite_frame
+
+        from .topdown_overlay import draw_episode_map
+
+        if self.current_episode is None:
+            raise RuntimeError("render() before reset(): there is no episode to draw")
+        rgb = self._raw_obs.get("rgb")
+        depth = self._raw_obs.get("depth")
+        max_depth = 1.0 if self.config.normalize_depth else self.config.max_depth
+        topdown = draw_episode_map(self._slot, self.current_episode, self._path, self.sim.agent_state)
+        return composite_frame(
+            rgb=rgb, depth=depth, topdown=topdown, instruction=self.instruction_words(), highlight=highlight,
+            action=None if self._last_action is None else self._last_action.name, step=self._steps,
+            metrics=self.running_metrics(), max_depth=max_depth,
+        )
+
+    def render(self):
+        """``render_mode="rgb_array"``: the composite frame; otherwise nothing."""
+        if self.render_mode != "rgb_array":
+            return None
+        return self.render_frame()
+
+    def close(self) -> None:
+        self._scenes.clear()
+        self._slot = None
+        super().close()

@@ -1,0 +1,89 @@
+"""Scenes made of axis-aligned boxes: a floor slab, walls and obstacles.
+
+Small hand-built worlds whose free space is known exactly (the footprints of the boxes),
+used by the navigation tests as an independent reference and handy for toy PointNav
+tasks. Every box is a closed, outward-facing 12-triangle mesh and its own object.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+from ..scene.model import Material, Scene, SceneObject, merge_meshes
+
+_BOX_FACES = np.array(
+    [
+        [0, 2, 1], [0, 3, 2],  # bottom (y = lo)
+        [4, 5, 6], [4, 6, 7],  # top (y = hi)
+        [0, 1, 5], [0, 5, 4],  # z = lo
+        [2, 3, 7], [2, 7, 6],  # z = hi
+        [1, 2, 6], [1, 6, 5],  # x = hi
+        [3, 0, 4], [3, 4, 7],  # x = lo
+    ],
+    dtype=np.int32,
+)
+
+
+def box_mesh(lo: Sequence[float], hi: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """Vertices (8, 3) and outward-facing triangles (12, 3) of an axis-aligned box."""
+    (x0, y0, z0), (x1, y1, z1) = lo, hi
+    v = np.array(
+        [[x0, y0, z0], [x1, y0, z0], [x1, y0, z1], [x0, y0, z1], [x0, y1, z0], [x1, y1, z0], [x1, y1, z1], [x0, y1, z1]],
+        dtype=np.float32,
+    )
+    return v, _BOX_FACES.copy()
+
+
+@dataclass
+class BoxWorld:
+    """A list of boxes ``(lo, hi, category)`` on top of a floor slab.
+
+    Attributes:
+        floor: (x0, z0, x1, z1) extent of the floor slab, whose top is at y = 0.
+        boxes: obstacles/walls as ((x0, y0, z0), (x1, y1, z1), category).
+    """
+
+    floor: Tuple[float, float, float, float]
+    boxes: List[Tuple[Tuple[float, float, float], Tuple[float, float, float], str]] = field(default_factory=list)
+
+    def add(self, lo, hi, category: str = "box") -> "BoxWorld":
+        """Append a box; returns self for chaining."""
+        self.boxes.append((tuple(map(float, lo)), tuple(map(float, hi)), category))
+        return self
+
+    def add_wall(self, x0: float, z0: float, x1: float, z1: float, height: float = 2.5, category: str = "wall") -> "BoxWorld":
+        """Append a wall box with footprint [x0, x1] x [z0, z1] standing on the floor."""
+        return self.add((x0, 0.0, z0), (x1, height, z1), category)
+
+    def footprints(self, min_top: float = 0.0) -> List[Tuple[float, float, float, float]]:
+        """(x0, z0, x1, z1) footprints of the boxes whose top is above ``min_top``."""
+        return [(lo[0], lo[2], hi[0], hi[2]) for lo, hi, _ in self.boxes if hi[1] > min_top]
+
+    def to_scene(self, name: str = "boxworld") -> Scene:
+        """Triangle scene with one object per box (object 0 is the floor)."""
+        fx0, fz0, fx1, fz1 = self.floor
+        parts = []
+        objects = []
+        v, f = box_mesh((fx0, -0.1, fz0), (fx1, 0.0, fz1))
+        parts.append((v, f, np.zeros((len(v), 2), np.float32), 0, 0))
+        objects.append(SceneObject(0, "floor", bbox_min=(fx0, -0.1, fz0), bbox_max=(fx1, 0.0, fz1)))
+        for i, (lo, hi, cat) in enumerate(self.boxes, start=1):
+            v, f = box_mesh(lo, hi)
+            parts.append((v, f, np.zeros((len(v), 2), np.float32), i, 1 if cat == "wall" else 2))
+            objects.append(SceneObject(i, cat, bbox_min=lo, bbox_max=hi))
+        verts, faces, uvs, fo, fm = merge_meshes(parts)
+        mats = [Material("floor", (0.6, 0.5, 0.4)), Material("wall", (0.9, 0.9, 0.85)), Material("box", (0.3, 0.4, 0.7))]
+        return Scene(verts, faces, fo, fm, uvs, mats, objects=objects, name=name)
+
+
+def walled_room(x0: float, z0: float, x1: float, z1: float, thickness: float = 0.1, height: float = 2.5) -> BoxWorld:
+    """A rectangular room whose inner free area is [x0, x1] x [z0, z1], walls outside it."""
+    t = thickness
+    w = BoxWorld(floor=(x0 - t, z0 - t, x1 + t, z1 + t))
+    w.add_wall(x0 - t, z0 - t, x1 + t, z0, height)
+    w.add_wall(x0 - t, z1, x1 + t, z1 + t, height)
+    w.add_wall(x0 - t, z0, x0, z1, height)
+    w.add_wall(x1, z0, x1 + t, z1, height)
+    return w

@@ -1,0 +1,316 @@
+"""Navigability grid: where the agent cylinder can stand, built from the scene mesh.
+
+The grid covers the scene's XZ bounds with square cells (default 0.05 m). Per cell:
+
+1. **Floor.** One downward ray per cell centre, re-cast from just below each hit until
+   it leaves the scene (all cells in one batched Embree call per layer), gives every
+   surface crossing the vertical line. The cell's floor is the *lowest* surface that
+   is flat enough (``|n_y| >= cos(max_slope)``) and has at least ``agent.height`` of
+   free air above it (the next surface up). The lowest such layer is the ground
+   floor of a house even with a ceiling and roof above it; a table or bed top with
+   headroom above becomes a small separate island (as in habitat's navmesh), never
+   part of the floor island, because step 3 cuts it off.
+2. **Clearance of the body column.** The headroom rule already keeps every surface
+   out of ``(floor, floor + height)`` on the cell's own vertical line. Geometry thinner
+   than a cell can slip between cell centres, so two extra checks mark cells blocked:
+   horizontal rays between neighbouring free cell centres at several heights in
+   ``(floor + max_climb, floor + height)`` (thin walls, panels), and mesh vertices in
+   that height band (thin poles, legs).
+3. **Steps.** Neighbouring floors (4- and 8-neighbours) more than ``max_climb`` apart
+   are cliffs: both cells are blocked, so islands never join across them.
+4. **Erosion.** ``scipy.ndimage.distance_transform_edt`` of the blocked mask gives each
+   cell's distance to the nearest blocked cell centre. A cell is navigable when that
+   distance is at least ``radius + cell_size / 2``: the blocked centre lies up to one
+   cell inside the obstacle, so this threshold places the navigable boundary, on
+   average, exactly at the obstacle inflated by the radius (the agent's centre line
+   always keeps more than ``radius - cell_size / 2`` from any surface).
+5. **Islands.** 4-connected components of the navigable cells
+   (``scipy.ndimage.label``), renumbered 0, 1, ... by decreasing area.
+
+Built grids are cached in a module-level LRU (``GRID_CACHE_SIZE`` entries) keyed by
+``(geometry hash of vertices and faces, agent.key(), cell_size)``; two simulators on
+the same geometry, or a simulator that switches back to an earlier scene, reuse the
+grid (and its cached distance fields) instead of rebuilding. Grids are read-only.
+
+Several floors: see ``NavGrid.layers`` — the downward multi-hit already records every
+walkable layer per column; a multi-storey grid would keep one height/free array per
+layer (a 2.5D "span" grid as in Recast) and connect cells of different layers only
+through stair cells whose heights are within ``max_climb``.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+import numpy as np
+from scipy import ndimage
+
+from ..agent import AgentConfig
+from ..errors import ConfigError
+from ..render.raycast import RayCaster
+from ..scene.model import Scene
+
+GRID_CACHE_SIZE = 16
+MAX_LAYERS = 32  # surfaces recorded per vertical line; more only in pathological meshes
+_RECAST_EPS = 1e-3  # re-cast this far below a hit so the same surface is not hit again
+_EDGE_RAY_HEIGHTS = 5
+
+
+def geometry_hash(scene: Scene) -> str:
+    """Stable hash of a scene's vertices and faces (names and materials excluded)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.ascontiguousarray(scene.vertices, dtype=np.float32).tobytes())
+    h.update(np.ascontiguousarray(scene.faces, dtype=np.int32).tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class NavGrid:
+    """A 2D navigability grid over the XZ plane (row = z index, column = x index).
+
+    Attributes:
+        origin: (x0, z0) world coordinates of the grid's lower corner; cell (i, j) has its
+            centre at ``(x0 + (j + 0.5) * cell_size, z0 + (i + 0.5) * cell_size)``.
+        cell_size: cell edge in metres.
+        height: (nz, nx) float32 floor height per cell, NaN where no walkable floor.
+        blocked: (nz, nx) bool cells that hold an obstacle (no floor, no headroom,
+            thin geometry, cliff edge) before erosion.
+        clearance: (nz, nx) float32 distance (m) from the cell centre to the nearest
+            blocked cell centre.
+        navigable: (nz, nx) bool cells the agent centre may occupy.
+        island: (nz, nx) int32 island id (0 = largest), -1 where not navigable.
+        island_areas: (K,) float64 area in m^2 of each island, decreasing.
+        agent: the agent settings the grid was built for.
+        bounds: scene bounds (min, max) as two 3-vectors.
+        build_seconds: time spent building (for benchmarks).
+        key: the cache key.
+    """
+
+    origin: Tuple[float, float]
+    cell_size: float
+    height: np.ndarray
+    blocked: np.ndarray
+    clearance: np.ndarray
+    navigable: np.ndarray
+    island: np.ndarray
+    island_areas: np.ndarray
+    agent: AgentConfig
+    bounds: Tuple[np.ndarray, np.ndarray]
+    build_seconds: float = 0.0
+    key: tuple = ()
+    layers: int = 0
+    cache: dict = field(default_factory=dict, repr=False)  # per-grid caches (distance fields)
+
+    @property
+    def shape(self) -> Tuple[int, int]:
+        return self.height.shape  # type: ignore[return-value]
+
+    @property
+    def num_islands(self) -> int:
+        return int(len(self.island_areas))
+
+    @property
+    def navigable_area(self) -> float:
+        """Total navigable area in m^2."""
+        return float(self.navigable.sum()) * self.cell_size**2
+
+    def cell_of(self, xz: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Row and column indices of the cells containing world points (..., 2) as (x, z)."""
+        xz = np.asarray(xz, dtype=np.float64)
+        col = np.floor((xz[..., 0] - self.origin[0]) / self.cell_size).astype(np.int64)
+        row = np.floor((xz[..., 1] - self.origin[1]) / self.cell_size).astype(np.int64)
+        return row, col
+
+    def in_grid(self, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+        """Whether cell indices lie inside the grid."""
+        nz, nx = self.shape
+        return (row >= 0) & (row < nz) & (col >= 0) & (col < nx)
+
+    def cell_center(self, row, col) -> np.ndarray:
+        """World (x, y, z) of cell centres at floor height (NaN y where there is no floor)."""
+        row = np.asarray(row)
+        col = np.asarray(col)
+        x = self.origin[0] + (col + 0.5) * self.cell_size
+        z = self.origin[1] + (row + 0.5) * self.cell_size
+        y = self.height[row, col].astype(np.float64)
+        return np.stack([x, y, z], axis=-1)
+
+    def navigable_at(self, xz: np.ndarray) -> np.ndarray:
+        """Whether the cells containing points (..., 2) are navigable (False outside)."""
+        row, col = self.cell_of(xz)
+        ok = self.in_grid(row, col)
+        out = np.zeros(ok.shape, dtype=bool)
+        out[ok] = self.navigable[row[ok], col[ok]]
+        return out
+
+    def height_at(self, xz: np.ndarray) -> np.ndarray:
+        """Floor height of the cells containing points (..., 2); NaN outside/no floor."""
+        row, col = self.cell_of(xz)
+        ok = self.in_grid(row, col)
+        out = np.full(ok.shape, np.nan)
+        out[ok] = self.height[row[ok], col[ok]]
+        return out
+
+
+def _face_up_cosine(scene: Scene) -> np.ndarray:
+    """|n_y| of each triangle's unit normal (0 for degenerate triangles)."""
+    v = scene.vertices.astype(np.float64)
+    f = scene.faces
+    n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    norm = np.linalg.norm(n, axis=1)
+    out = np.zeros(len(f))
+    ok = norm > 0
+    out[ok] = np.abs(n[ok, 1]) / norm[ok]
+    return out
+
+
+def _vertical_layers(rc: RayCaster, x: np.ndarray, z: np.ndarray, top: float, up_cos: np.ndarray):
+    """All surface heights (L, N) and their |n_y| along downward lines at (x, z), top first."""
+    n = len(x)
+    ys = np.full((MAX_LAYERS, n), np.nan)
+    ny = np.zeros((MAX_LAYERS, n))
+    origin_y = np.full(n, top)
+    active = np.arange(n)
+    down = np.array([0.0, -1.0, 0.0])
+    layers = 0
+    for k in range(MAX_LAYERS):
+        if len(active) == 0:
+            break
+        o = np.stack([x[active], origin_y[active], z[active]], axis=1)
+        hits = rc.intersect(o, np.broadcast_to(down, o.shape))
+        hit = hits.prim >= 0
+        idx = active[hit]
+        yk = origin_y[idx] - hits.t[hit]
+        ys[k, idx] = yk
+        ny[k, idx] = up_cos[hits.prim[hit]]
+        origin_y[idx] = yk - _RECAST_EPS
+        active = idx
+        layers = k + 1
+    return ys[:layers], ny[:layers]
+
+
+def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: float = 0.05,
+                  raycaster: Optional[RayCaster] = None) -> NavGrid:
+    """Build a navigability grid for ``scene`` (no caching; see ``get_navgrid``)."""
+    if not (isinstance(cell_size, (int, float)) and math.isfinite(cell_size) and 0.005 <= cell_size <= 1.0):
+        raise ConfigError(f"cell_size={cell_size!r}; expected metres in [0.005, 1.0]")
+    t0 = time.perf_counter()
+    rc = raycaster if raycaster is not None else RayCaster(scene)
+    lo, hi = scene.bounds
+    cs = float(cell_size)
+    nx = max(1, int(math.ceil((hi[0] - lo[0]) / cs - 1e-9)))
+    nz = max(1, int(math.ceil((hi[2] - lo[2]) / cs - 1e-9)))
+    x0, z0 = float(lo[0]), float(lo[2])
+    cols, rows = np.meshgrid(np.arange(nx), np.arange(nz))
+    xc = (x0 + (cols.ravel() + 0.5) * cs)
+    zc = (z0 + (rows.ravel() + 0.5) * cs)
+
+    # 1. floor: lowest flat-enough surface with full headroom
+    up_cos = _face_up_cosine(scene)
+    ys, ny = _vertical_layers(rc, xc, zc, float(hi[1]) + 0.5, up_cos)
+    num_layers = ys.shape[0]
+    height = np.full(nz * nx, np.nan)
+    if num_layers:
+        gap = np.full_like(ys, np.inf)
+        gap[1:] = ys[:-1] - ys[1:]
+        ok = np.isfinite(ys) & (ny >= math.cos(math.radians(agent.max_slope)) - 1e-6) & (gap >= agent.height)
+        has = ok.any(axis=0)
+        lowest = num_layers - 1 - np.argmax(ok[::-1], axis=0)
+        height[has] = ys[lowest[has], np.nonzero(has)[0]]
+    height = height.reshape(nz, nx)
+    walkable = np.isfinite(height)
+    blocked = ~walkable
+
+    # 2a. thin geometry between neighbouring free centres: horizontal rays at several heights
+    band = np.linspace(agent.max_climb, agent.height, _EDGE_RAY_HEIGHTS + 2)[1:-1]
+    for dr, dc in ((0, 1), (1, 0)):
+        a = walkable[: nz - dr, : nx - dc] & walkable[dr:, dc:]
+        ia = np.nonzero(a)
+        if len(ia[0]) == 0:
+            continue
+        r0, c0 = ia
+        base = height[r0, c0]
+        ox = x0 + (c0 + 0.5) * cs
+        oz = z0 + (r0 + 0.5) * cs
+        o = np.stack([np.repeat(ox, len(band)), (base[:, None] + band[None, :]).ravel(), np.repeat(oz, len(band))], axis=1)
+        d = np.broadcast_to(np.array([dc, 0.0, dr], dtype=np.float64), o.shape)
+        occ = rc.occluded(o, d, cs).reshape(-1, len(band)).any(axis=1)
+        blocked[r0[occ], c0[occ]] = True
+        blocked[r0[occ] + dr, c0[occ] + dc] = True
+
+    # 2b. mesh vertices inside the body band of the cell they fall in (poles, legs)
+    v = scene.vertices.astype(np.float64)
+    vr = np.floor((v[:, 2] - z0) / cs).astype(np.int64).clip(0, nz - 1)
+    vc = np.floor((v[:, 0] - x0) / cs).astype(np.int64).clip(0, nx - 1)
+    hv = height[vr, vc]
+    inband = np.isfinite(hv) & (v[:, 1] > hv + agent.max_climb) & (v[:, 1] < hv + agent.height)
+    blocked[vr[inband], vc[inband]] = True
+
+    # 3. cliffs: neighbouring floors further apart than max_climb
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        r_a = slice(0, nz - dr)
+        r_b = slice(dr, nz)
+        c_a = slice(max(0, -dc), nx - max(0, dc))
+        c_b = slice(max(0, dc), nx - max(0, -dc) if dc < 0 else nx)
+        ha, hb = height[r_a, c_a], height[r_b, c_b]
+        with np.errstate(invalid="ignore"):
+            cliff = np.abs(ha - hb) > agent.max_climb
+        blocked[r_a, c_a] |= cliff
+        blocked[r_b, c_b] |= cliff
+
+    # 4. erosion (pad so the grid border counts as blocked)
+    padded = np.pad(~blocked, 1, constant_values=False)
+    clearance = (ndimage.distance_transform_edt(padded)[1:-1, 1:-1] * cs).astype(np.float32)
+    navigable = clearance >= agent.radius + cs / 2 - 1e-6
+
+    # 5. islands, 4-connected, renumbered by decreasing area
+    labels, n = ndimage.label(navigable, structure=ndimage.generate_binary_structure(2, 1))
+    counts = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    order = np.argsort(-counts, kind="stable")
+    remap = np.full(n + 1, -1, dtype=np.int32)
+    remap[order + 1] = np.arange(n, dtype=np.int32)
+    island = remap[labels]
+    areas = counts[order].astype(np.float64) * cs * cs
+
+    height = height.astype(np.float32)
+    for arr in (height, blocked, clearance, navigable, island):
+        arr.setflags(write=False)
+    return NavGrid(
+        origin=(x0, z0), cell_size=cs, height=height, blocked=blocked, clearance=clearance,
+        navigable=navigable, island=island, island_areas=areas, agent=agent, bounds=(lo, hi),
+        build_seconds=time.perf_counter() - t0, layers=num_layers,
+    )
+
+
+_CACHE: "OrderedDict[tuple, NavGrid]" = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def get_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: float = 0.05,
+                raycaster: Optional[RayCaster] = None) -> NavGrid:
+    """The navigability grid of ``scene``, from the LRU cache when the same geometry was built before."""
+    key = (geometry_hash(scene), agent.key(), round(float(cell_size), 9))
+    with _CACHE_LOCK:
+        grid = _CACHE.get(key)
+        if grid is not None:
+            _CACHE.move_to_end(key)
+            return grid
+    grid = build_navgrid(scene, agent, cell_size, raycaster)
+    grid.key = key
+    with _CACHE_LOCK:
+        _CACHE[key] = grid
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > GRID_CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return grid
+
+
+def clear_navgrid_cache() -> None:
+    """Drop every cached grid (tests and memory-bound tools)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()

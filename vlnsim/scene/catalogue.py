@@ -1,0 +1,538 @@
+"""Furniture catalogue: categories, their sizes, colours, placement and meshes.
+
+Every category builds its mesh from primitives in a local frame: footprint centred on
+the origin, ``x`` in [-w/2, w/2] (width), ``z`` in [-d/2, d/2] (depth) with the *front*
+facing +z and the back at -z, ``y`` from 0 (floor, or the top of the supporting object)
+to ``h``. Parts name a material slot: "main" takes the object's colour (with the
+category's surface texture), the other slots are fixed looks (see ``SLOT_LOOKS``).
+
+Placement kinds: "wall" (back against a wall), "corner" (back and one side against
+walls), "center" (free standing, away from walls), "floor" (flat covering, may lie
+under furniture), "hung" (on a wall above the floor), "on" (on top of a supporting
+object), "beside"/"around"/"front" (anchored to a parent object, see ``ANCHORS``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .primitives import Mesh, box, cylinder, frustum, rotate_x_quarter, sphere
+
+Part = Tuple[Mesh, str]
+Range = Tuple[float, float]
+
+COLORS: Dict[str, Tuple[float, float, float]] = {
+    "white": (0.92, 0.92, 0.9), "black": (0.08, 0.08, 0.09), "gray": (0.5, 0.5, 0.52),
+    "light gray": (0.75, 0.75, 0.76), "dark gray": (0.25, 0.25, 0.27), "red": (0.72, 0.12, 0.1),
+    "dark red": (0.45, 0.07, 0.08), "orange": (0.9, 0.45, 0.1), "yellow": (0.92, 0.8, 0.2),
+    "green": (0.2, 0.55, 0.25), "dark green": (0.1, 0.3, 0.15), "olive": (0.45, 0.45, 0.2),
+    "teal": (0.1, 0.5, 0.5), "blue": (0.15, 0.3, 0.75), "navy blue": (0.08, 0.12, 0.35),
+    "light blue": (0.55, 0.7, 0.9), "purple": (0.45, 0.2, 0.55), "pink": (0.9, 0.55, 0.65),
+    "beige": (0.85, 0.78, 0.62), "cream": (0.95, 0.91, 0.8), "brown": (0.5, 0.32, 0.18),
+    "dark brown": (0.3, 0.18, 0.1), "light brown": (0.72, 0.55, 0.36), "silver": (0.78, 0.79, 0.8),
+    "mustard": (0.8, 0.62, 0.12),
+}
+
+# fixed looks of the non-"main" slots: (colour, texture kind or None)
+SLOT_LOOKS: Dict[str, Tuple[Tuple[float, float, float], Optional[str]]] = {
+    "wood": ((0.55, 0.36, 0.2), "wood"), "dark wood": ((0.3, 0.19, 0.11), "wood"), "metal": ((0.6, 0.61, 0.63), None),
+    "dark": ((0.12, 0.12, 0.13), None), "white": ((0.93, 0.93, 0.91), None), "screen": ((0.03, 0.03, 0.05), None),
+    "glass": ((0.55, 0.7, 0.75), None), "leaf": ((0.2, 0.5, 0.18), None), "soil": ((0.25, 0.17, 0.1), None),
+    "terracotta": ((0.72, 0.38, 0.22), None), "linen": ((0.94, 0.93, 0.88), "fabric"), "marble": ((0.9, 0.9, 0.88), "marble"),
+    "brick": ((0.62, 0.28, 0.2), "brick"), "steel": ((0.8, 0.81, 0.83), None), "mirror": ((0.82, 0.88, 0.92), None),
+    "water": ((0.65, 0.8, 0.88), None), "bulb": ((1.0, 0.95, 0.75), None), "paper": ((0.9, 0.88, 0.8), None),
+}
+
+
+def B(x0: float, y0: float, z0: float, x1: float, y1: float, z1: float) -> Mesh:
+    """Box from two corners (any order)."""
+    return box((min(x0, x1), min(y0, y1), min(z0, z1)), (max(x0, x1), max(y0, y1), max(z0, z1)))
+
+
+def _legs(w: float, d: float, h: float, s: float = 0.05, inset: float = 0.03) -> List[Mesh]:
+    xs = (-w / 2 + inset, w / 2 - inset - s)
+    zs = (-d / 2 + inset, d / 2 - inset - s)
+    return [B(x, 0, z, x + s, h, z + s) for x in xs for z in zs]
+
+
+# ------------------------------------------------------------------ builders
+def build_bed(w, d, h, rng) -> List[Part]:
+    hb = min(h, 1.1)
+    p = [(B(-w / 2, 0, -d / 2, w / 2, 0.3, d / 2), "wood"), (B(-w / 2, 0, -d / 2, w / 2, hb, -d / 2 + 0.07), "wood"),
+         (B(-w / 2 + 0.04, 0.3, -d / 2 + 0.07, w / 2 - 0.04, 0.5, d / 2 - 0.03), "linen"),
+         (B(-w / 2 + 0.03, 0.3, -d / 2 + 0.75, w / 2 - 0.03, 0.53, d / 2 - 0.01), "main")]
+    n = 2 if w > 1.2 else 1
+    for i in range(n):
+        x0 = -w / 2 + 0.1 + i * (w - 0.2) / n
+        p.append((B(x0 + 0.03, 0.5, -d / 2 + 0.12, x0 + (w - 0.2) / n - 0.03, 0.62, -d / 2 + 0.5), "linen"))
+    return p
+
+
+def build_sofa(w, d, h, rng) -> List[Part]:
+    arm = 0.18
+    p = [(B(-w / 2, 0.08, -d / 2, w / 2, 0.42, d / 2), "main"), (B(-w / 2, 0.08, -d / 2, w / 2, h, -d / 2 + 0.22), "main"),
+         (B(-w / 2, 0.08, -d / 2, -w / 2 + arm, 0.62, d / 2), "main"), (B(w / 2 - arm, 0.08, -d / 2, w / 2, 0.62, d / 2), "main")]
+    n = max(1, int(round((w - 2 * arm) / 0.65)))
+    cw = (w - 2 * arm) / n
+    for i in range(n):
+        x0 = -w / 2 + arm + i * cw
+        p.append((B(x0 + 0.01, 0.42, -d / 2 + 0.22, x0 + cw - 0.01, 0.5, d / 2 - 0.02), "main"))
+    p += [(m, "dark") for m in _legs(w, d, 0.08, 0.06, 0.02)]
+    return p
+
+
+def build_armchair(w, d, h, rng) -> List[Part]:
+    return build_sofa(w, d, h, rng)
+
+
+def build_table(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, h - 0.04, -d / 2, w / 2, h, d / 2), "main")] + [(m, "main") for m in _legs(w, d, h - 0.04, 0.05)]
+
+
+def build_round_table(w, d, h, rng) -> List[Part]:
+    r = min(w, d) / 2
+    return [(cylinder((0, 0), r, h - 0.04, h, 16), "main"), (cylinder((0, 0), 0.05, 0.03, h - 0.04, 8), "main"),
+            (cylinder((0, 0), r * 0.45, 0.0, 0.03, 12), "main")]
+
+
+def build_chair(w, d, h, rng) -> List[Part]:
+    seat = 0.45
+    p = [(B(-w / 2, seat - 0.05, -d / 2, w / 2, seat, d / 2), "main"), (B(-w / 2, seat, -d / 2, w / 2, h, -d / 2 + 0.05), "main")]
+    return p + [(m, "main") for m in _legs(w, d, seat - 0.05, 0.04, 0.01)]
+
+
+def build_office_chair(w, d, h, rng) -> List[Part]:
+    p = [(cylinder((0, 0), 0.03, 0.06, 0.42, 8), "metal"), (B(-w / 2, 0.42, -d / 2 + 0.05, w / 2, 0.5, d / 2), "main"),
+         (B(-w / 2 + 0.03, 0.55, -d / 2, w / 2 - 0.03, h, -d / 2 + 0.06), "main")]
+    for a in np.linspace(0, 2 * np.pi, 5, endpoint=False):
+        cx, cz = 0.22 * np.cos(a), 0.22 * np.sin(a)
+        p.append((B(min(0, cx) - 0.02, 0.02, min(0, cz) - 0.02, max(0, cx) + 0.02, 0.06, max(0, cz) + 0.02), "dark"))
+        p.append((cylinder((cx, cz), 0.025, 0.0, 0.02, 6), "dark"))
+    return p
+
+
+def build_stool(w, d, h, rng) -> List[Part]:
+    return [(cylinder((0, 0), w / 2, h - 0.05, h, 12), "main"), (cylinder((0, 0), 0.03, 0.0, h - 0.05, 8), "metal"),
+            (cylinder((0, 0), w / 2 * 0.8, 0.0, 0.03, 12), "metal")]
+
+
+def build_bench(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, h - 0.06, -d / 2, w / 2, h, d / 2), "main"), (B(-w / 2, 0, -d / 2, -w / 2 + 0.06, h - 0.06, d / 2), "main"),
+            (B(w / 2 - 0.06, 0, -d / 2, w / 2, h - 0.06, d / 2), "main")]
+
+
+def build_desk(w, d, h, rng) -> List[Part]:
+    p = [(B(-w / 2, h - 0.04, -d / 2, w / 2, h, d / 2), "main"), (B(-w / 2, 0, -d / 2, -w / 2 + 0.04, h - 0.04, d / 2), "main"),
+         (B(w / 2 - 0.42, 0, -d / 2, w / 2, h - 0.04, d / 2 - 0.02), "main")]
+    for i in range(3):
+        y0 = 0.05 + i * (h - 0.12) / 3
+        p.append((B(w / 2 - 0.4, y0 + 0.02, d / 2 - 0.02, w / 2 - 0.02, y0 + (h - 0.12) / 3 - 0.02, d / 2), "dark wood"))
+    return p
+
+
+def _doors(w: float, h: float, d: float, y0: float, n: int, slot: str, knob: str = "metal") -> List[Part]:
+    p = []
+    for i in range(n):
+        x0 = -w / 2 + 0.02 + i * (w - 0.04) / n
+        x1 = x0 + (w - 0.04) / n - 0.02
+        p.append((B(x0, y0, d / 2, x1, h, d / 2 + 0.02), slot))
+        kx = x1 - 0.06 if i % 2 == 0 else x0 + 0.04
+        p.append((B(kx, y0 + (h - y0) * 0.45, d / 2 + 0.02, kx + 0.02, y0 + (h - y0) * 0.55, d / 2 + 0.04), knob))
+    return p
+
+
+def build_wardrobe(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2 - 0.04), "main")] + _doors(w, h - 0.03, d - 0.08, 0.08, 2, "main")
+
+
+def build_cabinet(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2 - 0.04), "main")] + _doors(w, h - 0.03, d - 0.08, 0.05, max(1, round(w / 0.45)), "main")
+
+
+def build_bookshelf(w, d, h, rng) -> List[Part]:
+    t = 0.03
+    p = [(B(-w / 2, 0, -d / 2, -w / 2 + t, h, d / 2), "main"), (B(w / 2 - t, 0, -d / 2, w / 2, h, d / 2), "main"),
+         (B(-w / 2 + t, 0, -d / 2, w / 2 - t, h, -d / 2 + 0.02), "main")]
+    shelves = max(3, int(h / 0.35))
+    for i in range(shelves + 1):
+        y = i * (h - t) / shelves
+        p.append((B(-w / 2 + t, y, -d / 2 + 0.02, w / 2 - t, y + t, d / 2), "main"))
+        if i < shelves:
+            # a few blocks of books per shelf, coloured by the book slots
+            x = -w / 2 + t + 0.02
+            while x < w / 2 - t - 0.15:
+                bw = float(rng.uniform(0.12, 0.3))
+                bh = float(rng.uniform(0.18, 0.28))
+                p.append((B(x, y + t, -d / 2 + 0.04, min(x + bw, w / 2 - t - 0.02), y + t + bh, d / 2 - 0.05),
+                          ("book red", "book blue", "book green", "book cream")[int(rng.integers(4))]))
+                x += bw + float(rng.uniform(0.02, 0.2))
+    return p
+
+
+def build_shelving(w, d, h, rng) -> List[Part]:
+    p = [(cylinder((x, z), 0.015, 0, h, 6), "metal") for x in (-w / 2 + 0.02, w / 2 - 0.02) for z in (-d / 2 + 0.02, d / 2 - 0.02)]
+    for i in range(4):
+        y = 0.1 + i * (h - 0.14) / 3
+        p.append((B(-w / 2, y, -d / 2, w / 2, y + 0.03, d / 2), "main"))
+    return p
+
+
+def build_tv(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0.06, -0.02, w / 2, h, 0.02), "dark"), (B(-w / 2 + 0.02, 0.08, 0.02, w / 2 - 0.02, h - 0.02, 0.025), "screen"),
+            (B(-0.12, 0, -d / 2, 0.12, 0.02, d / 2), "dark"), (B(-0.03, 0.02, -0.03, 0.03, 0.08, 0.0), "dark")]
+
+
+def build_refrigerator(w, d, h, rng) -> List[Part]:
+    split = h * 0.62
+    return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2 - 0.03), "main"), (B(-w / 2 + 0.01, 0.02, d / 2 - 0.03, w / 2 - 0.01, split - 0.01, d / 2), "main"),
+            (B(-w / 2 + 0.01, split + 0.01, d / 2 - 0.03, w / 2 - 0.01, h - 0.01, d / 2), "main"),
+            (B(w / 2 - 0.08, split - 0.35, d / 2, w / 2 - 0.05, split - 0.05, d / 2 + 0.04), "metal"),
+            (B(w / 2 - 0.08, split + 0.05, d / 2, w / 2 - 0.05, split + 0.35, d / 2 + 0.04), "metal")]
+
+
+def build_stove(w, d, h, rng) -> List[Part]:
+    p = [(B(-w / 2, 0, -d / 2, w / 2, h - 0.02, d / 2 - 0.02), "main"), (B(-w / 2, h - 0.02, -d / 2, w / 2, h, d / 2 - 0.02), "dark"),
+         (B(-w / 2 + 0.06, 0.15, d / 2 - 0.02, w / 2 - 0.06, h - 0.2, d / 2), "screen"),
+         (B(-w / 2 + 0.08, h - 0.16, d / 2 - 0.02, w / 2 - 0.08, h - 0.13, d / 2 + 0.03), "metal"),
+         (B(-w / 2, h, -d / 2, w / 2, h + 0.12, -d / 2 + 0.05), "main")]
+    for x in (-w / 4, w / 4):
+        for z in (-d / 5, d / 6):
+            p.append((cylinder((x, z), 0.08, h, h + 0.015, 10), "metal"))
+    return p
+
+
+def build_sink(w, d, h, rng) -> List[Part]:
+    p = [(B(-w / 2, 0, -d / 2, w / 2, h - 0.04, d / 2 - 0.03), "main"), (B(-w / 2, h - 0.04, -d / 2, w / 2, h, d / 2), "white")]
+    p += _doors(w, h - 0.08, d - 0.06, 0.08, 2, "main")
+    p.append((frustum((0, 0.02), min(w, d) * 0.25, min(w, d) * 0.33, h, h + 0.02, 14), "steel"))
+    p.append((cylinder((0, -d / 2 + 0.08), 0.02, h, h + 0.28, 8), "steel"))
+    p.append((B(-0.015, h + 0.24, -d / 2 + 0.06, 0.015, h + 0.27, -d / 2 + 0.24), "steel"))
+    return p
+
+
+def build_toilet(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0.38, -d / 2, w / 2, h, -d / 2 + 0.18), "main"), (frustum((0, 0.06), 0.12, 0.19, 0.0, 0.38, 12), "main"),
+            (cylinder((0, 0.06), 0.2, 0.38, 0.41, 14), "main"), (B(-0.12, 0.0, -d / 2 + 0.1, 0.12, 0.38, -0.05), "main"),
+            (B(-0.03, h, -d / 2 + 0.06, 0.03, h + 0.02, -d / 2 + 0.12), "steel")]
+
+
+def build_bathtub(w, d, h, rng) -> List[Part]:
+    t = 0.08
+    return [(B(-w / 2, 0, -d / 2, w / 2, 0.12, d / 2), "main"), (B(-w / 2, 0.12, -d / 2, w / 2, h, -d / 2 + t), "main"),
+            (B(-w / 2, 0.12, d / 2 - t, w / 2, h, d / 2), "main"), (B(-w / 2, 0.12, -d / 2 + t, -w / 2 + t, h, d / 2 - t), "main"),
+            (B(w / 2 - t, 0.12, -d / 2 + t, w / 2, h, d / 2 - t), "main"), (B(-w / 2 + t, 0.12, -d / 2 + t, w / 2 - t, 0.3, d / 2 - t), "water"),
+            (cylinder((w / 2 - 0.2, -d / 2 + 0.04), 0.02, h, h + 0.2, 8), "steel")]
+
+
+def build_shower(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0, -d / 2, w / 2, 0.08, d / 2), "white"), (B(-w / 2, 0.08, -d / 2, w / 2, h, -d / 2 + 0.04), "main"),
+            (B(-w / 2, 0.08, -d / 2 + 0.04, -w / 2 + 0.03, h, d / 2), "glass"), (B(w / 2 - 0.03, 0.08, -d / 2 + 0.04, w / 2, h, d / 2), "glass"),
+            (cylinder((0, -d / 2 + 0.06), 0.015, 0.9, h - 0.1, 6), "steel"), (cylinder((0, -d / 2 + 0.16), 0.08, h - 0.12, h - 0.09, 10), "steel")]
+
+
+def build_plant(w, d, h, rng) -> List[Part]:
+    r = min(w, d) / 2
+    ph = min(0.35, h * 0.3)
+    p = [(frustum((0, 0), r * 0.6, r * 0.8, 0, ph, 10), "terracotta"), (cylinder((0, 0), r * 0.72, ph, ph + 0.01, 10), "soil"),
+         (cylinder((0, 0), 0.02, ph, h * 0.75, 6), "dark wood")]
+    n = int(rng.integers(2, 4))
+    for i in range(n):
+        a = 2 * np.pi * i / n + float(rng.uniform(0, 1))
+        rr = r * 0.85
+        cy = h * float(rng.uniform(0.6, 0.78))
+        p.append((sphere((0.3 * rr * np.cos(a), cy, 0.3 * rr * np.sin(a)), (rr * 0.7, (h - ph) * 0.25, rr * 0.7), 5, 8), "main"))
+    return p
+
+
+def build_floor_lamp(w, d, h, rng) -> List[Part]:
+    r = min(w, d) / 2
+    return [(cylinder((0, 0), r * 0.7, 0, 0.03, 12), "metal"), (cylinder((0, 0), 0.015, 0.03, h - 0.25, 6), "metal"),
+            (sphere((0, h - 0.22, 0), 0.05, 4, 6), "bulb"), (frustum((0, 0), r, r * 0.65, h - 0.32, h, 12), "main")]
+
+
+def build_table_lamp(w, d, h, rng) -> List[Part]:
+    r = min(w, d) / 2
+    return [(sphere((0, h * 0.25, 0), (r * 0.55, h * 0.25, r * 0.55), 5, 8), "main"), (cylinder((0, 0), 0.01, h * 0.45, h * 0.62, 6), "metal"),
+            (frustum((0, 0), r, r * 0.65, h * 0.55, h, 12), "linen")]
+
+
+def build_rug(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2), "main")]
+
+
+def build_painting(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2 - 0.005), "dark wood"), (B(-w / 2 + 0.04, 0.04, d / 2 - 0.005, w / 2 - 0.04, h - 0.04, d / 2), "main")]
+
+
+def build_mirror(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2 - 0.005), "main"), (B(-w / 2 + 0.03, 0.03, d / 2 - 0.005, w / 2 - 0.03, h - 0.03, d / 2), "mirror")]
+
+
+def build_clock(w, d, h, rng) -> List[Part]:
+    r = min(w, h) / 2
+
+    def disc(rad, z0, z1):
+        v, f, uv = cylinder((0, 0), rad, z0, z1, 16)
+        return rotate_x_quarter(v, (0, 0, 0)) + np.array([0, r, 0]), f, uv
+    return [(disc(r, -d / 2, d / 2 - 0.005), "main"), (disc(r * 0.85, d / 2 - 0.005, d / 2), "white"),
+            (B(-0.006, r, d / 2, 0.006, r + r * 0.6, d / 2 + 0.004), "dark"), (B(0, r - 0.006, d / 2, r * 0.45, r + 0.006, d / 2 + 0.004), "dark")]
+
+
+def build_washing_machine(w, d, h, rng) -> List[Part]:
+    def disc(rad, cy, z0, z1, slot):
+        v, f, uv = cylinder((0, 0), rad, z0, z1, 16)
+        return rotate_x_quarter(v, (0, 0, 0)) + np.array([0, cy, 0]), f, uv
+    cy = h * 0.45
+    return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2 - 0.01), "main"), (disc(w * 0.32, cy, d / 2 - 0.01, d / 2 + 0.02, "metal"), "metal"),
+            (disc(w * 0.25, cy, d / 2 + 0.02, d / 2 + 0.03, "screen"), "screen"),
+            (B(-w / 2 + 0.03, h - 0.12, d / 2 - 0.01, w / 2 - 0.03, h - 0.03, d / 2), "light panel")]
+
+
+def build_nightstand(w, d, h, rng) -> List[Part]:
+    p = [(B(-w / 2, 0.05, -d / 2, w / 2, h, d / 2 - 0.02), "main")] + [(m, "main") for m in _legs(w, d - 0.02, 0.05, 0.04, 0.01)]
+    for i in range(2):
+        y0 = 0.08 + i * (h - 0.1) / 2
+        p.append((B(-w / 2 + 0.02, y0, d / 2 - 0.02, w / 2 - 0.02, y0 + (h - 0.1) / 2 - 0.03, d / 2), "main"))
+        p.append((B(-0.03, y0 + (h - 0.1) / 4 - 0.01, d / 2, 0.03, y0 + (h - 0.1) / 4 + 0.01, d / 2 + 0.02), "metal"))
+    return p
+
+
+def build_dresser(w, d, h, rng) -> List[Part]:
+    p = [(B(-w / 2, 0.06, -d / 2, w / 2, h, d / 2 - 0.02), "main")] + [(m, "main") for m in _legs(w, d - 0.02, 0.06, 0.05, 0.01)]
+    rows, cols = 3, 2 if w > 0.9 else 1
+    for r in range(rows):
+        for c in range(cols):
+            x0 = -w / 2 + 0.02 + c * (w - 0.04) / cols
+            y0 = 0.09 + r * (h - 0.12) / rows
+            x1, y1 = x0 + (w - 0.04) / cols - 0.02, y0 + (h - 0.12) / rows - 0.03
+            p.append((B(x0, y0, d / 2 - 0.02, x1, y1, d / 2), "main"))
+            p.append((B((x0 + x1) / 2 - 0.05, (y0 + y1) / 2 - 0.01, d / 2, (x0 + x1) / 2 + 0.05, (y0 + y1) / 2 + 0.01, d / 2 + 0.02), "metal"))
+    return p
+
+
+def build_coffee_table(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, h - 0.05, -d / 2, w / 2, h, d / 2), "main"), (B(-w / 2 + 0.05, 0.1, -d / 2 + 0.05, w / 2 - 0.05, 0.13, d / 2 - 0.05), "main")] + \
+        [(m, "main") for m in _legs(w, d, h - 0.05, 0.05)]
+
+
+def build_counter(w, d, h, rng) -> List[Part]:
+    p = [(B(-w / 2, 0.1, -d / 2, w / 2, h - 0.04, d / 2 - 0.04), "main"), (B(-w / 2 + 0.02, 0, -d / 2, w / 2 - 0.02, 0.1, d / 2 - 0.08), "dark"),
+         (B(-w / 2, h - 0.04, -d / 2, w / 2, h, d / 2), "marble")]
+    return p + _doors(w, h - 0.08, d - 0.08, 0.12, max(1, round(w / 0.5)), "main")
+
+
+def build_microwave(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2 - 0.01), "main"), (B(-w / 2 + 0.03, 0.03, d / 2 - 0.01, w / 2 - 0.14, h - 0.03, d / 2), "screen"),
+            (B(w / 2 - 0.12, 0.03, d / 2 - 0.01, w / 2 - 0.03, h - 0.03, d / 2), "dark")]
+
+
+def build_towel_rack(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, h - 0.06, -d / 2, -w / 2 + 0.03, h, d / 2), "steel"), (B(w / 2 - 0.03, h - 0.06, -d / 2, w / 2, h, d / 2), "steel"),
+            (B(-w / 2 + 0.03, h - 0.04, d / 2 - 0.03, w / 2 - 0.03, h - 0.02, d / 2 - 0.01), "steel"),
+            (B(-w / 2 + 0.08, 0.0, d / 2 - 0.045, w / 2 - 0.08, h - 0.02, d / 2 - 0.005), "main")]
+
+
+def build_shoe_rack(w, d, h, rng) -> List[Part]:
+    p = [(B(-w / 2, 0, -d / 2, -w / 2 + 0.03, h, d / 2), "main"), (B(w / 2 - 0.03, 0, -d / 2, w / 2, h, d / 2), "main")]
+    for i in range(3):
+        y = 0.04 + i * (h - 0.06) / 2
+        p.append((B(-w / 2 + 0.03, y, -d / 2, w / 2 - 0.03, y + 0.02, d / 2), "main"))
+        if i < 2:
+            x = -w / 2 + 0.06
+            while x < w / 2 - 0.15:
+                p.append((B(x, y + 0.02, -d / 2 + 0.04, x + 0.09, y + 0.1, d / 2 - 0.02), "dark"))
+                x += 0.13
+    return p
+
+
+def build_piano(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0, -d / 2, w / 2, h, -d / 2 + 0.3), "main"), (B(-w / 2, 0.65, -d / 2 + 0.3, w / 2, 0.72, d / 2 - 0.05), "main"),
+            (B(-w / 2 + 0.06, 0.72, -d / 2 + 0.3, w / 2 - 0.06, 0.74, d / 2 - 0.08), "white"),
+            (B(-w / 2 + 0.06, 0.74, -d / 2 + 0.3, w / 2 - 0.06, 0.75, -d / 2 + 0.38), "dark"),
+            (B(-w / 2, 0, -d / 2 + 0.3, -w / 2 + 0.05, 0.65, d / 2), "main"), (B(w / 2 - 0.05, 0, -d / 2 + 0.3, w / 2, 0.65, d / 2), "main")]
+
+
+def build_fireplace(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0, -d / 2, -w / 2 + 0.3, h - 0.08, d / 2 - 0.02), "brick"), (B(w / 2 - 0.3, 0, -d / 2, w / 2, h - 0.08, d / 2 - 0.02), "brick"),
+            (B(-w / 2 + 0.3, h * 0.6, -d / 2, w / 2 - 0.3, h - 0.08, d / 2 - 0.02), "brick"), (B(-w / 2 + 0.3, 0, -d / 2, w / 2 - 0.3, h * 0.6, -d / 2 + 0.1), "screen"),
+            (B(-w / 2 + 0.3, 0, -d / 2 + 0.1, w / 2 - 0.3, 0.05, d / 2 - 0.02), "dark"), (B(-w / 2 - 0.0, h - 0.08, -d / 2, w / 2, h, d / 2), "main")]
+
+
+def build_tv_stand(w, d, h, rng) -> List[Part]:
+    return [(B(-w / 2, 0.05, -d / 2, w / 2, h, d / 2 - 0.02), "main")] + _doors(w, h - 0.03, d - 0.04, 0.08, max(2, round(w / 0.5)), "main", "dark") + \
+        [(m, "dark") for m in _legs(w, d - 0.02, 0.05, 0.04, 0.02)]
+
+
+def build_trash_can(w, d, h, rng) -> List[Part]:
+    r = min(w, d) / 2
+    return [(frustum((0, 0), r * 0.85, r, 0, h - 0.03, 12), "main"), (cylinder((0, 0), r * 1.03, h - 0.03, h, 12), "dark")]
+
+
+def build_laundry_basket(w, d, h, rng) -> List[Part]:
+    r = min(w, d) / 2
+    return [(frustum((0, 0), r * 0.85, r, 0, h, 12), "main"), (cylinder((0, 0), r * 0.9, h - 0.1, h - 0.02, 12), "linen")]
+
+
+def build_coat_rack(w, d, h, rng) -> List[Part]:
+    r = min(w, d) / 2
+    p = [(cylinder((0, 0), r * 0.8, 0, 0.04, 12), "main"), (cylinder((0, 0), 0.02, 0.04, h, 8), "main"), (sphere((0, h, 0), 0.035, 4, 6), "main")]
+    for a in np.linspace(0, 2 * np.pi, 4, endpoint=False):
+        x, z = 0.1 * np.cos(a), 0.1 * np.sin(a)
+        p.append((B(min(0, x) - 0.01, h - 0.2, min(0, z) - 0.01, max(0, x) + 0.01, h - 0.17, max(0, z) + 0.01), "main"))
+    p.append((sphere((0.08, h - 0.45, 0.0), (0.1, 0.25, 0.1), 4, 6), "coat"))
+    return p
+
+
+def build_toy_box(w, d, h, rng) -> List[Part]:
+    p = [(B(-w / 2, 0, -d / 2, w / 2, h - 0.05, d / 2), "main"), (B(-w / 2 - 0.01, h - 0.05, -d / 2 - 0.01, w / 2 + 0.01, h, d / 2 + 0.01), "book red")]
+    p.append((sphere((-w / 4, h + 0.09, 0), 0.09, 4, 8), "book blue"))
+    p.append((B(w / 8, h, -0.08, w / 8 + 0.16, h + 0.16, 0.08), "book green"))
+    return p
+
+
+def build_bean_bag(w, d, h, rng) -> List[Part]:
+    return [(sphere((0, h / 2, 0), (w / 2, h / 2, d / 2), 6, 12), "main")]
+
+
+def build_dryer(w, d, h, rng) -> List[Part]:
+    return build_washing_machine(w, d, h, rng)
+
+
+@dataclass(frozen=True)
+class Category:
+    """One furniture category.
+
+    Attributes:
+        name: category name recorded in ``SceneObject.category``.
+        size: ((w_min, w_max), (d_min, d_max), (h_min, h_max)) metres, w along the wall.
+        placement: see the module docstring.
+        colors: colour names (keys of ``COLORS``) the "main" slot is drawn from.
+        surface: texture kind of the "main" slot (None: plain colour).
+        build: mesh builder ``(w, d, h, rng) -> [(mesh, slot)]``.
+        elevation: (lo, hi) height of the bottom above the floor, for "hung" objects.
+        supports: categories an "on" object may stand on.
+    """
+
+    name: str
+    size: Tuple[Range, Range, Range]
+    placement: str
+    colors: Tuple[str, ...]
+    surface: Optional[str]
+    build: Callable[..., List[Part]]
+    elevation: Range = (0.0, 0.0)
+    supports: Tuple[str, ...] = ()
+
+
+_WOODS = ("brown", "dark brown", "light brown", "white", "black")
+_FABRICS = ("gray", "dark gray", "beige", "blue", "navy blue", "green", "red", "mustard", "teal", "cream")
+_APPLIANCE = ("white", "silver", "black")
+
+_CATS = [
+    Category("bed", ((1.0, 1.8), (1.95, 2.15), (0.9, 1.15)), "wall", ("white", "blue", "gray", "beige", "pink", "green", "red", "navy blue"), "fabric", build_bed),
+    Category("sofa", ((1.6, 2.3), (0.85, 0.95), (0.8, 0.9)), "wall", _FABRICS, "fabric", build_sofa),
+    Category("armchair", ((0.75, 0.9), (0.8, 0.9), (0.8, 0.95)), "corner", _FABRICS, "fabric", build_armchair),
+    Category("table", ((0.8, 1.2), (0.6, 0.8), (0.72, 0.76)), "center", _WOODS, "wood", build_table),
+    Category("chair", ((0.42, 0.48), (0.45, 0.5), (0.85, 0.95)), "around", ("brown", "dark brown", "black", "white", "red", "light brown"), None, build_chair),
+    Category("desk", ((1.1, 1.5), (0.6, 0.7), (0.73, 0.76)), "wall", _WOODS, "wood", build_desk),
+    Category("office chair", ((0.5, 0.55), (0.5, 0.55), (0.9, 1.05)), "front", ("black", "gray", "blue", "red"), "fabric", build_office_chair),
+    Category("wardrobe", ((1.0, 1.6), (0.55, 0.62), (1.9, 2.2)), "wall", _WOODS, "wood", build_wardrobe),
+    Category("bookshelf", ((0.8, 1.2), (0.3, 0.35), (1.5, 2.0)), "wall", _WOODS, "wood", build_bookshelf),
+    Category("tv", ((0.8, 1.3), (0.2, 0.25), (0.5, 0.75)), "on", ("black",), None, build_tv, supports=("tv stand", "dresser")),
+    Category("tv stand", ((1.2, 1.8), (0.4, 0.45), (0.45, 0.55)), "wall", _WOODS, "wood", build_tv_stand),
+    Category("refrigerator", ((0.6, 0.8), (0.65, 0.72), (1.7, 1.95)), "wall", _APPLIANCE, None, build_refrigerator),
+    Category("stove", ((0.6, 0.76), (0.6, 0.65), (0.88, 0.92)), "wall", _APPLIANCE, None, build_stove),
+    Category("sink", ((0.6, 1.0), (0.5, 0.6), (0.85, 0.9)), "wall", ("white", "light brown", "gray", "navy blue", "dark brown"), None, build_sink),
+    Category("toilet", ((0.38, 0.45), (0.65, 0.72), (0.75, 0.8)), "wall", ("white",), None, build_toilet),
+    Category("bathtub", ((1.5, 1.7), (0.7, 0.8), (0.55, 0.6)), "wall", ("white", "cream"), None, build_bathtub),
+    Category("shower", ((0.8, 0.95), (0.8, 0.95), (2.0, 2.1)), "corner", ("white", "light blue", "light gray"), "tiles", build_shower),
+    Category("plant", ((0.35, 0.55), (0.35, 0.55), (0.6, 1.5)), "corner", ("green", "dark green", "olive"), None, build_plant),
+    Category("lamp", ((0.35, 0.45), (0.35, 0.45), (1.45, 1.7)), "corner", ("white", "cream", "black", "beige", "orange"), None, build_floor_lamp),
+    Category("table lamp", ((0.22, 0.3), (0.22, 0.3), (0.35, 0.5)), "on", ("white", "blue", "green", "yellow", "red"), None, build_table_lamp, supports=("nightstand", "desk", "dresser", "side table")),
+    Category("rug", ((1.4, 2.4), (1.0, 1.7), (0.01, 0.01)), "floor", ("red", "beige", "gray", "blue", "green", "cream", "dark red", "purple"), "carpet", build_rug),
+    Category("painting", ((0.5, 1.1), (0.03, 0.03), (0.4, 0.8)), "hung", ("blue", "red", "yellow", "green", "orange", "purple", "teal"), "art", build_painting, elevation=(1.2, 1.5)),
+    Category("washing machine", ((0.58, 0.62), (0.58, 0.65), (0.82, 0.86)), "wall", ("white", "silver", "gray"), None, build_washing_machine),
+    Category("clothes dryer", ((0.58, 0.62), (0.58, 0.65), (0.82, 0.86)), "wall", ("white", "silver", "dark gray"), None, build_dryer),
+    Category("nightstand", ((0.4, 0.55), (0.38, 0.45), (0.5, 0.6)), "beside", _WOODS, "wood", build_nightstand),
+    Category("dresser", ((0.8, 1.4), (0.45, 0.5), (0.75, 0.95)), "wall", _WOODS, "wood", build_dresser),
+    Category("coffee table", ((0.9, 1.2), (0.5, 0.65), (0.4, 0.46)), "front", _WOODS, "wood", build_coffee_table),
+    Category("dining table", ((1.4, 2.0), (0.85, 1.0), (0.74, 0.77)), "center", _WOODS, "wood", build_table),
+    Category("round table", ((0.8, 1.0), (0.8, 1.0), (0.72, 0.76)), "center", _WOODS, "wood", build_round_table),
+    Category("kitchen counter", ((0.9, 2.0), (0.6, 0.65), (0.88, 0.92)), "wall", ("white", "light gray", "navy blue", "dark green", "light brown", "dark brown"), None, build_counter),
+    Category("cabinet", ((0.6, 1.2), (0.4, 0.5), (0.8, 1.2)), "wall", _WOODS, "wood", build_cabinet),
+    Category("microwave", ((0.45, 0.55), (0.35, 0.4), (0.28, 0.32)), "on", _APPLIANCE, None, build_microwave, supports=("kitchen counter",)),
+    Category("mirror", ((0.5, 0.9), (0.03, 0.03), (0.6, 1.0)), "hung", ("silver", "black", "white", "dark brown"), None, build_mirror, elevation=(1.0, 1.2)),
+    Category("towel rack", ((0.5, 0.7), (0.1, 0.1), (0.5, 0.6)), "hung", ("white", "blue", "red", "green", "beige", "pink"), "fabric", build_towel_rack, elevation=(0.9, 1.1)),
+    Category("shoe rack", ((0.6, 1.0), (0.3, 0.35), (0.4, 0.55)), "wall", _WOODS, "wood", build_shoe_rack),
+    Category("piano", ((1.4, 1.55), (0.6, 0.65), (1.15, 1.3)), "wall", ("black", "dark brown", "white"), None, build_piano),
+    Category("fireplace", ((1.2, 1.6), (0.4, 0.5), (1.0, 1.2)), "wall", ("white", "dark brown", "black"), "wood", build_fireplace),
+    Category("trash can", ((0.28, 0.35), (0.28, 0.35), (0.4, 0.6)), "corner", ("gray", "silver", "white", "black", "blue"), None, build_trash_can),
+    Category("laundry basket", ((0.4, 0.5), (0.4, 0.5), (0.45, 0.6)), "corner", ("beige", "white", "light brown", "gray"), None, build_laundry_basket),
+    Category("coat rack", ((0.45, 0.5), (0.45, 0.5), (1.7, 1.85)), "corner", ("dark brown", "black", "brown"), None, build_coat_rack),
+    Category("clock", ((0.3, 0.4), (0.04, 0.04), (0.3, 0.4)), "hung", ("black", "white", "red", "brown"), None, build_clock, elevation=(1.7, 1.9)),
+    Category("shelving unit", ((0.7, 1.1), (0.35, 0.45), (1.6, 1.9)), "wall", ("white", "gray", "light brown", "black"), None, build_shelving),
+    Category("side table", ((0.4, 0.5), (0.4, 0.5), (0.5, 0.6)), "corner", _WOODS, "wood", build_table),
+    Category("bench", ((0.9, 1.3), (0.35, 0.4), (0.43, 0.47)), "wall", _WOODS, "wood", build_bench),
+    Category("stool", ((0.35, 0.4), (0.35, 0.4), (0.6, 0.7)), "corner", ("black", "red", "light brown", "white"), None, build_stool),
+    Category("toy box", ((0.6, 0.8), (0.4, 0.45), (0.4, 0.5)), "wall", ("red", "yellow", "blue", "green"), None, build_toy_box),
+    Category("bean bag", ((0.7, 0.85), (0.7, 0.85), (0.5, 0.6)), "corner", ("red", "orange", "blue", "purple", "green"), "fabric", build_bean_bag),
+]
+CATEGORIES: Dict[str, Category] = {c.name: c for c in _CATS}
+
+# extra looks used by a few builders
+SLOT_LOOKS.update({"book red": ((0.6, 0.15, 0.12), None), "book blue": ((0.15, 0.25, 0.55), None),
+                   "book green": ((0.2, 0.45, 0.25), None), "book cream": ((0.9, 0.85, 0.7), None),
+                   "light panel": ((0.85, 0.86, 0.88), None), "coat": ((0.3, 0.32, 0.4), "fabric")})
+
+# Children anchored to a parent: child category -> (parent categories, how many)
+ANCHORS: Dict[str, Tuple[Tuple[str, ...], Tuple[int, int]]] = {
+    "nightstand": (("bed",), (1, 2)),
+    "chair": (("dining table", "table", "round table"), (2, 6)),
+    "office chair": (("desk",), (1, 1)),
+    "coffee table": (("sofa",), (1, 1)),
+}
+
+# Room furnishing programme: (category, probability, (min, max) count), in placement
+# order (big anchors first). Probability 1.0 marks a required item.
+ROOM_FURNITURE: Dict[str, List[Tuple[str, float, Tuple[int, int]]]] = {
+    "bedroom": [("bed", 1.0, (1, 1)), ("nightstand", 0.9, (1, 2)), ("wardrobe", 0.8, (1, 1)), ("dresser", 0.5, (1, 1)),
+                ("desk", 0.25, (1, 1)), ("office chair", 1.0, (1, 1)), ("table lamp", 0.7, (1, 2)), ("rug", 0.5, (1, 1)),
+                ("painting", 0.7, (1, 2)), ("mirror", 0.3, (1, 1)), ("plant", 0.3, (1, 1)), ("armchair", 0.2, (1, 1)),
+                ("lamp", 0.25, (1, 1)), ("clock", 0.2, (1, 1)), ("tv", 0.15, (1, 1))],
+    "bathroom": [("bathtub", 0.55, (1, 1)), ("shower", 0.6, (1, 1)), ("toilet", 1.0, (1, 1)), ("sink", 1.0, (1, 1)),
+                 ("towel rack", 0.8, (1, 2)), ("mirror", 0.8, (1, 1)), ("washing machine", 0.15, (1, 1)), ("trash can", 0.5, (1, 1)),
+                 ("rug", 0.3, (1, 1)), ("plant", 0.15, (1, 1)), ("cabinet", 0.2, (1, 1))],
+    "kitchen": [("refrigerator", 1.0, (1, 1)), ("stove", 1.0, (1, 1)), ("kitchen counter", 1.0, (1, 3)), ("sink", 0.9, (1, 1)),
+                ("microwave", 0.7, (1, 1)), ("round table", 0.3, (1, 1)), ("chair", 1.0, (2, 4)), ("cabinet", 0.4, (1, 1)),
+                ("trash can", 0.6, (1, 1)), ("stool", 0.25, (1, 2)), ("plant", 0.2, (1, 1)), ("clock", 0.3, (1, 1)),
+                ("painting", 0.2, (1, 1))],
+    "living room": [("sofa", 1.0, (1, 1)), ("coffee table", 0.9, (1, 1)), ("tv stand", 0.75, (1, 1)), ("tv", 1.0, (1, 1)),
+                    ("armchair", 0.7, (1, 2)), ("fireplace", 0.25, (1, 1)), ("bookshelf", 0.5, (1, 1)), ("piano", 0.15, (1, 1)),
+                    ("rug", 0.6, (1, 1)), ("side table", 0.4, (1, 1)), ("table lamp", 0.5, (1, 1)), ("plant", 0.6, (1, 2)),
+                    ("lamp", 0.6, (1, 1)), ("painting", 0.8, (1, 3)), ("clock", 0.3, (1, 1))],
+    "dining room": [("dining table", 1.0, (1, 1)), ("chair", 1.0, (4, 6)), ("cabinet", 0.6, (1, 2)), ("rug", 0.35, (1, 1)),
+                    ("painting", 0.7, (1, 2)), ("plant", 0.5, (1, 2)), ("lamp", 0.3, (1, 1)), ("clock", 0.25, (1, 1)),
+                    ("bookshelf", 0.15, (1, 1))],
+    "office": [("desk", 1.0, (1, 1)), ("office chair", 1.0, (1, 1)), ("bookshelf", 0.8, (1, 2)), ("table lamp", 0.5, (1, 1)),
+               ("cabinet", 0.5, (1, 1)), ("plant", 0.4, (1, 1)), ("lamp", 0.4, (1, 1)), ("painting", 0.5, (1, 1)),
+               ("armchair", 0.2, (1, 1)), ("trash can", 0.4, (1, 1)), ("clock", 0.3, (1, 1)), ("rug", 0.3, (1, 1))],
+    "hallway": [("shoe rack", 0.6, (1, 1)), ("bench", 0.3, (1, 1)), ("coat rack", 0.5, (1, 1)), ("painting", 0.7, (1, 2)),
+                ("mirror", 0.4, (1, 1)), ("plant", 0.4, (1, 1)), ("clock", 0.2, (1, 1)), ("rug", 0.3, (1, 1))],
+    "laundry room": [("washing machine", 1.0, (1, 1)), ("clothes dryer", 0.7, (1, 1)), ("sink", 0.3, (1, 1)),
+                     ("cabinet", 0.5, (1, 1)), ("laundry basket", 0.6, (1, 1)), ("shelving unit", 0.4, (1, 1)), ("towel rack", 0.3, (1, 1))],
+    "closet": [("shelving unit", 0.9, (1, 1)), ("shoe rack", 0.6, (1, 1)), ("laundry basket", 0.3, (1, 1)), ("coat rack", 0.3, (1, 1)),
+               ("mirror", 0.3, (1, 1))],
+    "playroom": [("toy box", 1.0, (1, 2)), ("rug", 0.7, (1, 1)), ("round table", 0.6, (1, 1)), ("chair", 1.0, (2, 3)),
+                 ("bean bag", 0.7, (1, 2)), ("bookshelf", 0.5, (1, 1)), ("painting", 0.6, (1, 2)), ("plant", 0.3, (1, 1)),
+                 ("lamp", 0.3, (1, 1)), ("clock", 0.3, (1, 1))],
+}
+
+# Items a room of the type always gets (tests check these against the generated scenes).
+REQUIRED: Dict[str, Tuple[str, ...]] = {t: tuple(c for c, p, _ in prog if p >= 1.0 and c not in ANCHORS and CATEGORIES[c].placement != "on")
+                                        for t, prog in ROOM_FURNITURE.items()}
+
+
+def allowed_categories(room_type: str) -> Sequence[str]:
+    """Categories that may appear in a room of ``room_type``."""
+    return tuple(c for c, _, _ in ROOM_FURNITURE.get(room_type, ()))
