@@ -63,12 +63,15 @@ class PolicyAgent:
         self.hidden = self.policy.initial_hidden(1, self.device)
         self.prev = torch.zeros(1, dtype=torch.long, device=self.device)
         self.mask = torch.zeros(1, device=self.device)
+        self.instruction = None  # encoded once per episode
 
     @torch.no_grad()
     def act(self, obs: Dict[str, np.ndarray]) -> Tuple[int, Optional[List[float]]]:
         batch = {k: torch.as_tensor(np.asarray(obs[k]))[None].to(self.device)
                  for k in ("rgb", "depth", "instruction", "instruction_mask") if k in obs}
-        actions, self.hidden, extras = self.policy.act(batch, self.hidden, self.prev, self.mask, self.deterministic)
+        actions, self.hidden, extras = self.policy.act(batch, self.hidden, self.prev, self.mask, self.deterministic,
+                                                       instruction=self.instruction)
+        self.instruction = extras["instruction"]
         self.prev = actions
         self.mask = torch.ones(1, device=self.device)
         att = extras.get("attention")

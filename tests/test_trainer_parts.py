@@ -27,7 +27,7 @@ def _step(m, opt, seed):
     opt.zero_grad()
     loss.backward()
     opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def test_checkpoint_restores_model_optimizer_and_continues_identically(tmp_path):
@@ -107,8 +107,8 @@ def test_dagger_beta_inflection_and_schedule():
     assert [dagger_beta(0.75, i) for i in range(3)] == [1.0, 0.75, 0.5625]
     assert dagger_beta(0.0, 0) == 1.0 and dagger_beta(0.0, 2) == 0.0
     assert inflection_weights(np.array([1, 1, 2, 2, 2, 0]), 2.0).tolist() == [2, 1, 2, 1, 1, 2]
-    # 10 steps with 4 inflections (t=0 counts) -> coefficient 10 / 4.
-    assert inflection_coefficient([np.array([1, 1, 1, 2, 2]), np.array([1, 1, 3, 3, 0])]) == pytest.approx(10 / 4)
+    # 10 steps with 5 inflections (t=0 counts; 1->2, 1->3, 3->0) -> coefficient 10 / 5.
+    assert inflection_coefficient([np.array([1, 1, 1, 2, 2]), np.array([1, 1, 3, 3, 0])]) == pytest.approx(10 / 5)
     ids = [str(i) for i in range(10)]
     first_pass = episode_schedule(ids, 0, 0, 4) + episode_schedule(ids, 0, 1, 4) + episode_schedule(ids, 0, 2, 4)[:2]
     assert sorted(first_pass) == sorted(ids)  # each episode once per pass over the split
@@ -145,3 +145,15 @@ def test_feature_cache_keys_lru_and_disk(tmp_path):
     fresh = FeatureCache(max_items=5, disk_dir=str(tmp_path), namespace="ns")
     assert fresh.get("k2")["x"].tolist() == [2, 2, 2]
     assert FeatureCache(max_items=5, disk_dir=str(tmp_path), namespace="other").get("k2") is None
+
+
+def test_length_bucketed_batches_cover_every_episode_once_with_similar_lengths():
+    from agents.trainers.il import length_bucketed_batches
+
+    lengths = list(np.random.default_rng(0).integers(1, 100, 50))
+    batches = length_bucketed_batches(lengths, 4, np.random.default_rng(1), pool=50)
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(50)) and all(1 <= len(b) <= 4 for b in batches)
+    # One pool holds everything: batches are consecutive runs of the length-sorted list.
+    spans = sorted((min(lengths[i] for i in b), max(lengths[i] for i in b)) for b in batches)
+    assert all(hi <= nxt_lo for (_, hi), (nxt_lo, _) in zip(spans, spans[1:]))

@@ -124,10 +124,11 @@ class Policy(nn.Module):
 
     def encode_frames(self, batch: Batch) -> Dict[str, torch.Tensor]:
         """Per-frame visual features for a flat (N, ...) batch."""
-        rgb_pooled, rgb_patches = self.encode_rgb(batch)
         depth_spatial, depth_pooled = self.depth_encoder(batch["depth"])
-        return {"rgb_pooled": rgb_pooled, "rgb_patches": rgb_patches,
-                "depth_spatial": depth_spatial.transpose(1, 2), "depth_pooled": depth_pooled}
+        out = {"depth_spatial": depth_spatial.transpose(1, 2), "depth_pooled": depth_pooled}
+        if self.clip is not None:  # a depth-only policy has no RGB tower
+            out["rgb_pooled"], out["rgb_patches"] = self.encode_rgb(batch)
+        return out
 
     def prev_action_features(self, prev_actions: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """Embedding of the previous action; index 0 is the start-of-episode token."""
@@ -144,21 +145,24 @@ class Policy(nn.Module):
         raise NotImplementedError
 
     def act(self, obs: Batch, hidden: torch.Tensor, prev_actions: torch.Tensor, masks: torch.Tensor,
-            deterministic: bool = True, generator: Optional[torch.Generator] = None):
+            deterministic: bool = True, generator: Optional[torch.Generator] = None, instruction=None):
         """One step for a batch: returns ``(actions (B,), hidden, extras)``.
 
-        ``extras`` holds ``logits`` (B,A), ``progress`` (B,) or None and ``attention``
-        (B,L) weights over instruction tokens (None when the policy has no attention).
+        ``extras`` holds ``logits`` (B,A), ``progress`` (B,) or None, ``attention``
+        (B,L) weights over instruction tokens (None when the policy has no attention) and
+        ``instruction``, the encoded instruction, which callers may pass back on the
+        episode's later steps to skip re-encoding it.
         """
         frame = self.encode_frames(obs)
-        instruction = self.encode_instruction(obs)
+        if instruction is None:
+            instruction = self.encode_instruction(obs)
         logits, progress, hidden, attention = self._core(frame, instruction, hidden, prev_actions, masks)
         if deterministic:
             actions = logits.argmax(dim=-1)
         else:
             probs = torch.softmax(logits.float(), dim=-1)
             actions = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-        return actions, hidden, {"logits": logits, "progress": progress, "attention": attention}
+        return actions, hidden, {"logits": logits, "progress": progress, "attention": attention, "instruction": instruction}
 
     def forward_sequence(self, batch: Batch, hidden: torch.Tensor, prev_actions: torch.Tensor,
                          masks: torch.Tensor) -> SequenceOutput:

@@ -18,7 +18,6 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from vlnsim.errors import ConfigError
 
@@ -30,9 +29,8 @@ from .buffer import TrajectoryBuffer, collate
 from .checkpoint import load_checkpoint, optimizer_from_flat, save_checkpoint, set_rng_state
 from .collector import RolloutCollector, camera_specs
 from .dagger import dagger_beta, episode_schedule, inflection_coefficient
-from .distributed import DistInfo, barrier, broadcast_module, reduce_mean, reduce_min_int
-
-FRAME_KEYS = ("rgb", "depth", "rgb_pooled", "rgb_patches")
+from .distributed import DistInfo, barrier, reduce_mean, reduce_min_int
+from .learner import Learner
 
 
 def ensure_tiny_clip(run_dir: Path, cfg: ExperimentConfig, vocab_size: int, max_len: int) -> Path:
@@ -46,6 +44,20 @@ def ensure_tiny_clip(run_dir: Path, cfg: ExperimentConfig, vocab_size: int, max_
                         hidden_size=v.tiny_hidden_size, num_layers=v.tiny_layers, num_heads=v.tiny_heads,
                         projection_dim=v.tiny_projection_dim, max_position_embeddings=max(max_len, 77), seed=v.tiny_seed)
     return d
+
+
+def length_bucketed_batches(lengths, batch_size: int, rng: np.random.Generator, pool: int = 8) -> List[List[int]]:
+    """Shuffled batches of similar-length episodes (less padding in the time loop).
+
+    Episodes are shuffled, cut into pools of ``pool * batch_size``, sorted by length
+    inside each pool and split into batches; the batch order is shuffled again.
+    """
+    perm = rng.permutation(len(lengths))
+    batches: List[List[int]] = []
+    for s in range(0, len(perm), pool * batch_size):
+        chunk = sorted(perm[s:s + pool * batch_size].tolist(), key=lambda i: lengths[i])
+        batches += [chunk[k:k + batch_size] for k in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 class ILTrainer:
@@ -88,17 +100,9 @@ class ILTrainer:
         self.clip_source = clip_source
         torch.manual_seed(cfg.seed)  # weight init; ranks then copy rank 0's weights anyway
         self.policy: Policy = build_policy(cfg.policy, self.vocab_size, clip_source).to(self.device)
-        broadcast_module(self.policy, self.dist)
-        self.model = self.policy
-        if self.dist.enabled:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.model = DDP(self.policy, device_ids=ids)
-        params = [p for p in self.policy.parameters() if p.requires_grad]
         t = cfg.trainer
-        self.optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
-        self.amp = bool(t.amp and self.device.type == "cuda")
+        self.learner = Learner(self.policy, t, self.device, self.dist)
+        self.optimizer = self.learner.optimizer
         self.buffer = TrajectoryBuffer(self.run_dir / "buffer", t.buffer_max_steps, rank=self.dist.rank)
         self.cache = None
         if t.cache.enabled and self.policy.rgb_frozen:
@@ -113,33 +117,9 @@ class ILTrainer:
         self.writer = None
         self._val_env = None
 
-    # ----- one gradient step ------------------------------------------------------------
     def train_step(self, batch: Dict[str, torch.Tensor]) -> Dict[str, float]:
-        """One AdamW step on a collated batch; returns the losses (before the step)."""
-        self.model.train()
-        inputs = {k: batch[k] for k in FRAME_KEYS + ("instruction", "instruction_mask") if k in batch}
-        T, B = batch["masks"].shape
-        hidden = self.policy.initial_hidden(B, self.device)
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=self.amp):
-            out = self.model(inputs, hidden, batch["prev_actions"], batch["masks"])
-        logits = out.logits.float()
-        ce = F.cross_entropy(logits.reshape(T * B, -1), batch["labels"].reshape(-1), reduction="none").view(T, B)
-        valid = batch["valid"]
-        w = batch["weights"] * valid
-        action_loss = (ce * w).sum() / w.sum().clamp(min=1e-8)
-        loss = action_loss
-        progress_loss = torch.zeros((), device=self.device)
-        if out.progress is not None:
-            progress_loss = (((out.progress.float() - batch["progress"]) ** 2) * valid).sum() / valid.sum().clamp(min=1.0)
-            loss = loss + self.cfg.trainer.progress_loss_coef * progress_loss
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.cfg.trainer.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_([p for p in self.policy.parameters() if p.requires_grad], self.cfg.trainer.grad_clip)
-        self.optimizer.step()
-        acc = ((logits.argmax(-1) == batch["labels"]).float() * valid).sum() / valid.sum().clamp(min=1.0)
-        return {"action": float(action_loss.detach()), "progress": float(progress_loss.detach()),
-                "total": float(loss.detach()), "accuracy": float(acc)}
+        """One optimizer step on a collated batch (see ``Learner.train_step``)."""
+        return self.learner.train_step(batch)
 
     # ----- the loop ---------------------------------------------------------------------
     def _log(self, scalars: Dict[str, float], step: int) -> None:
@@ -176,9 +156,10 @@ class ILTrainer:
         bar = tqdm(total=nb * t.epochs_per_iteration, desc=f"iter {it} train (beta={beta:.2f})", unit="batch",
                    disable=not self.progress, leave=False)
         for epoch in range(t.epochs_per_iteration):
-            perm = np.random.default_rng((self.cfg.seed, it, epoch, self.dist.rank, 31)).permutation(len(episodes))
+            rng = np.random.default_rng((self.cfg.seed, it, epoch, self.dist.rank, 31))
+            batches = length_bucketed_batches([len(r) for r in episodes], bs, rng)
             for b in range(nb):
-                batch = collate([episodes[i] for i in perm[b * bs:(b + 1) * bs]], self.device, self.inflection_coef)
+                batch = collate([episodes[i] for i in batches[b]], self.device, self.inflection_coef)
                 res = self.train_step(batch)
                 self.global_step += 1
                 losses.append(res)

@@ -6,6 +6,7 @@
 from .io import (SPLITS, available_splits, dataset_dir, load, load_gt, load_split, read_json,
                  resolve_scene_path, save, save_gt, split_path, write_json)
 from .model import Episode, EpisodeDataset, Goal, Instruction
+from .validate import check_episode_navigable, check_navigable
 from .r2r import R2RPath, episodes_to_r2r, load_r2r, r2r_to_episodes, save_r2r
 from .vocab import EOS, PAD, UNK, Vocabulary, load_tokenizer, tokenize, train_tokenizer
 
@@ -14,5 +15,5 @@ __all__ = [
     "load", "save", "load_split", "available_splits", "load_gt", "save_gt", "resolve_scene_path",
     "dataset_dir", "split_path", "read_json", "write_json", "SPLITS",
     "R2RPath", "load_r2r", "save_r2r", "episodes_to_r2r", "r2r_to_episodes",
-    "train_tokenizer", "load_tokenizer", "PAD", "UNK", "EOS",
+    "train_tokenizer", "load_tokenizer", "PAD", "UNK", "EOS", "check_episode_navigable", "check_navigable",
 ]

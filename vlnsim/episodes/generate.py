@@ -54,6 +54,8 @@ class GenerationConfig:
         max_start_attempts: start points tried per path before giving up.
         goal_candidates: goal points drawn per start point.
         eval_per_start: candidate goals whose geodesic distance is measured per start.
+        target_distance: preferred geodesic distance (m); each pair aims at a draw from
+            N(target, 3) within the range, so the mean lands near R2R's ~10 m.
         vocab_min_count: minimum train-split count for a word to enter the vocabulary.
         tokenizer_vocab_size: WordPiece vocabulary size.
     """
@@ -71,7 +73,8 @@ class GenerationConfig:
     unseen_fraction: float = 0.15
     max_start_attempts: int = 40
     goal_candidates: int = 32
-    eval_per_start: int = 6
+    eval_per_start: int = 3
+    target_distance: float = 10.5
     vocab_min_count: int = 1
     tokenizer_vocab_size: int = 800
 
@@ -149,12 +152,18 @@ def plan_jobs(cfg: GenerationConfig, data_root: PathLike) -> List[HouseJob]:
 
 
 # ---------------------------------------------------------------------- per house
+def reference_length(path: Sequence[Sequence[float]]) -> float:
+    """Length of a planned path, computed as ``PathFinder.geodesic_distance`` does."""
+    pts = np.asarray(path, dtype=np.float64)
+    return float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum()) if len(pts) > 1 else 0.0
+
+
 def sample_pair(pf, scene, rng: np.random.Generator, cfg: GenerationConfig, where: str):
-    """Sample (start, goal, geodesic distance) with the distance in range, preferring different rooms.
+    """Sample (start, goal, geodesic distance, shortest path) with the distance in range, preferring different rooms.
 
     Candidates are screened by straight-line distance (a lower bound of the geodesic),
     then measured towards the start so one distance field from the start serves them
-    all; the chosen pair's distance is then measured start -> goal as stored. Bounded:
+    all; the chosen pair is then planned start -> goal, as stored. Bounded:
     ``max_start_attempts`` starts x ``goal_candidates`` goals; raises
     ``GenerationError`` naming the constraint and the largest distance seen.
     """
@@ -167,22 +176,29 @@ def sample_pair(pf, scene, rng: np.random.Generator, cfg: GenerationConfig, wher
         eu = np.linalg.norm((goals - start)[:, [0, 2]], axis=1)
         r0 = scene.room_at(start[0], start[2])
         other = np.array([r0 is None or (scene.room_at(g[0], g[2]) or r0).id != r0.id for g in goals])
+        # R2R paths average ~10 m while uniform pairs in a house are shorter: aim each
+        # pair at a target length; geodesic ~ 1.25 x straight-line distance indoors
+        target = rng.normal(cfg.target_distance, 3.0)
         ok = np.flatnonzero(eu <= cfg.max_distance)
-        ok = ok[rng.permutation(len(ok))]
+        ok = ok[np.argsort(np.abs(1.25 * eu[ok] - target), kind="stable")]
         ok = np.concatenate([ok[other[ok]], ok[~other[ok]]])  # other rooms first
+        found = []
         for j in ok[: cfg.eval_per_start]:
             d = float(pf.geodesic_distance(goals[j], start))
             if math.isfinite(d):
                 best_seen = max(best_seen, d)
-            if not (cfg.min_distance <= d <= cfg.max_distance):
+            if cfg.min_distance <= d <= cfg.max_distance:
+                found.append((not other[j], abs(d - target), int(j)))
+        for same_room, _, j in sorted(found):
+            # the stored path and distance are planned start -> goal (the direction episodes use)
+            path = pf.find_path(start, goals[j])
+            d = reference_length(path)
+            if not (len(path) >= 2 and cfg.min_distance <= d <= cfg.max_distance):
                 continue
-            d = float(pf.geodesic_distance(start, goals[j]))
-            if not (cfg.min_distance <= d <= cfg.max_distance):
-                continue
-            if other[j]:
-                return start, goals[j], d
+            if not same_room:
+                return start, goals[j], d, path
             if fallback is None:  # same room: used only if no cross-room pair turns up
-                fallback = (start, goals[j], d)
+                fallback = (start, goals[j], d, path)
             break
     if fallback is not None:
         return fallback
@@ -214,14 +230,19 @@ def generate_house_paths(job: HouseJob) -> Tuple[List[PathRecord], Dict[str, Any
     from .. import geometry
     from ..nav.follower import ShortestPathFollower
     from ..scene.house import generate_house
+    from ..scene.io import load_scene
     from ..simulator import Simulator
     from .speaker import Speaker
 
     cfg = GenerationConfig(**job.config)
     t0 = time.perf_counter()
-    scene = generate_house(job.house_seed, num_rooms=cfg.num_rooms)
+    built = generate_house(job.house_seed, num_rooms=cfg.num_rooms)
     scene_id = scene_id_of(job.house_seed)
-    scene.save(str(Path(job.data_root) / "scene_datasets" / scene_id))
+    scene_path = Path(job.data_root) / "scene_datasets" / scene_id
+    built.save(str(scene_path))
+    # plan on the scene as environments will load it (GLB round trip), so the stored
+    # distances and navigability are exactly what they see
+    scene = load_scene(scene_path)
     sim = Simulator(scene, sensors=[])
     pf = sim.pathfinder
     follower = ShortestPathFollower(sim, goal_radius=cfg.follower_radius)
@@ -233,11 +254,8 @@ def generate_house_paths(job: HouseJob) -> Tuple[List[PathRecord], Dict[str, Any
     splits = [job.role] * (job.num_paths - job.num_val_seen) + ["val_seen"] * job.num_val_seen
     for split in splits:
         for _attempt in range(5):  # a pair the expert cannot finish is re-drawn, boundedly
-            start, goal, dist = sample_pair(pf, scene, rng, cfg, where)
-            path = [list(map(float, p)) for p in pf.find_path(start, goal)]
-            if len(path) < 2:
-                failures += 1
-                continue
+            start, goal, dist, path = sample_pair(pf, scene, rng, cfg, where)
+            path = [[float(v) for v in p] for p in path]
             yaw = float(rng.uniform(-math.pi, math.pi))
             rot = [float(v) for v in geometry.quat_from_yaw(yaw)]
             locs, acts, reached = run_expert(sim, follower, start, rot, goal)
@@ -286,8 +304,11 @@ def generate_dataset(data_root: PathLike = "data", name: str = "procgen_r2r", nu
     stats = write_splits(records, cfg, out_dir)
     stats.update(seconds=time.perf_counter() - t0, houses=len(jobs), workers=workers,
                  expert_failures=sum(i["expert_failures"] for i in house_infos), data_dir=str(out_dir))
-    write_json(out_dir / "generation.json", {"config": asdict(cfg), "houses": house_infos,
-                                             "stats": {k: v for k, v in stats.items() if k != "seconds"}})
+    # only seed-determined content goes to disk (no timings), so reruns are byte-identical
+    write_json(out_dir / "generation.json", {
+        "config": asdict(cfg),
+        "houses": [{k: v for k, v in i.items() if k != "seconds"} for i in house_infos],
+        "stats": {k: v for k, v in stats.items() if k not in ("seconds", "workers", "data_dir")}})
     return stats
 
 

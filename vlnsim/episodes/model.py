@@ -168,6 +168,13 @@ class EpisodeDataset:
         return iter(self.episodes)
 
     @property
+    def vocab(self):
+        """The split's ``Vocabulary`` (raises ``EpisodeFormatError`` if ``word_list`` is not one)."""
+        from .vocab import Vocabulary
+
+        return Vocabulary(self.word_list)
+
+    @property
     def scene_ids(self) -> List[str]:
         """Sorted distinct scene ids."""
         return sorted({e.scene_id for e in self.episodes})

@@ -39,7 +39,8 @@ class SpeakerConfig:
         landmark_distance: max distance (m) from a leg to a landmark's footprint.
         stop_distance: max distance (m, floor plane) from the goal to the stop object's centre.
         simplify_tolerance: Ramer-Douglas-Peucker tolerance (m) for the path polyline.
-        min_leg: legs shorter than this (m) merge into the next turn.
+        min_leg: path vertices closer than this (m, along the path) to the previous kept
+            vertex are dropped, so a jog around a door frame reads as one turn.
     """
 
     turn_threshold: float = 30.0
@@ -47,7 +48,7 @@ class SpeakerConfig:
     slight_threshold: float = 55.0
     landmark_distance: float = 1.5
     stop_distance: float = 2.5
-    simplify_tolerance: float = 0.3
+    simplify_tolerance: float = 0.15
     min_leg: float = 0.6
 
 
@@ -86,24 +87,28 @@ def wrap(a: float) -> float:
     return (a + math.pi) % (2 * math.pi) - math.pi
 
 
+def simplify_indices(points: np.ndarray, tol: float) -> List[int]:
+    """Indices of the vertices Ramer-Douglas-Peucker keeps in a 2-D polyline."""
+    def rec(i0: int, i1: int) -> List[int]:
+        if i1 - i0 < 2:
+            return [i0, i1]
+        a, b = points[i0], points[i1]
+        ab = b - a
+        n = float(np.linalg.norm(ab))
+        rel = points[i0 + 1 : i1] - a
+        d = np.linalg.norm(rel, axis=1) if n < 1e-9 else np.abs(ab[0] * rel[:, 1] - ab[1] * rel[:, 0]) / n
+        k = int(np.argmax(d))
+        if d[k] <= tol:
+            return [i0, i1]
+        m = i0 + 1 + k
+        return rec(i0, m)[:-1] + rec(m, i1)
+
+    return rec(0, len(points) - 1) if len(points) > 1 else [0]
+
+
 def simplify(points: np.ndarray, tol: float) -> np.ndarray:
     """Ramer-Douglas-Peucker simplification of a 2-D polyline."""
-    if len(points) <= 2:
-        return points
-    a, b = points[0], points[-1]
-    ab = b - a
-    n = float(np.linalg.norm(ab))
-    rel = points[1:-1] - a
-    if n < 1e-9:
-        d = np.linalg.norm(rel, axis=1)
-    else:
-        d = np.abs(ab[0] * rel[:, 1] - ab[1] * rel[:, 0]) / n
-    i = int(np.argmax(d))
-    if d[i] <= tol:
-        return np.stack([a, b])
-    left = simplify(points[: i + 2], tol)
-    right = simplify(points[i + 1 :], tol)
-    return np.concatenate([left[:-1], right])
+    return points[simplify_indices(points, tol)]
 
 
 def segment_box_distance(a: np.ndarray, b: np.ndarray, bmin: np.ndarray, bmax: np.ndarray, samples: int = 12) -> float:
@@ -137,33 +142,85 @@ class Speaker:
     def room_of(self, x: float, z: float) -> Optional[Room]:
         return self.scene.room_at(float(x), float(z))
 
+    def rooms_at(self, xz: np.ndarray) -> List[Optional[Room]]:
+        """``Scene.room_at`` for many points at once (even-odd rule, first room wins)."""
+        out: List[Optional[Room]] = [None] * len(xz)
+        x, z = xz[:, 0], xz[:, 1]
+        for room in self.scene.rooms:
+            poly = np.asarray(room.polygon, dtype=np.float64)
+            if len(poly) < 3:
+                continue
+            inside = np.zeros(len(xz), dtype=bool)
+            for (x1, z1), (x2, z2) in zip(poly, np.roll(poly, -1, axis=0)):
+                crosses = (z1 > z) != (z2 > z)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    xc = x1 + (z - z1) * (x2 - x1) / (z2 - z1)
+                inside ^= crosses & (x < xc)
+            for i in np.flatnonzero(inside):
+                if out[i] is None:
+                    out[i] = room
+        return out
+
     def legs(self, path: Sequence[Sequence[float]], start_heading: float) -> List[Leg]:
-        """Cut the path into straight legs at turns and room changes."""
+        """Cut the path into straight legs at turns and room changes.
+
+        Turns come from the simplified polyline; room changes from dense samples of the
+        original path (a simplified chord may cut through a wall next to a door).
+        """
         cfg = self.config
         pts = np.asarray(path, dtype=np.float64)[:, [0, 2]]
         keep = np.ones(len(pts), dtype=bool)
         keep[1:] = np.linalg.norm(np.diff(pts, axis=0), axis=1) > 1e-6
-        pts = simplify(pts[keep], cfg.simplify_tolerance)
+        pts = pts[keep]
         if len(pts) < 2:
             return []
-        # merge short pieces so a jog around a corner reads as one turn
-        verts = [pts[0]]
-        for p in pts[1:-1]:
-            if np.linalg.norm(p - verts[-1]) >= cfg.min_leg:
-                verts.append(p)
-        if np.linalg.norm(pts[-1] - verts[-1]) < cfg.min_leg and len(verts) > 1:
-            verts[-1] = pts[-1]
-        else:
-            verts.append(pts[-1])
-        legs: List[Leg] = []
-        heading = start_heading
+        seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+        arc = np.concatenate(([0.0], np.cumsum(seg)))
+        total = float(arc[-1])
+        idx = simplify_indices(pts, cfg.simplify_tolerance)
+        # drop vertices closer than min_leg to the previous one so a jog reads as one turn
+        verts = [idx[0]]
+        for i in idx[1:-1]:
+            if arc[i] - arc[verts[-1]] >= cfg.min_leg:
+                verts.append(i)
+        if len(verts) > 1 and total - arc[verts[-1]] < cfg.min_leg:
+            verts.pop()
+        verts.append(idx[-1])
         thr = math.radians(cfg.turn_threshold)
+        events = {}  # arc position -> turn (radians) at that position
+        heading = start_heading
         for a, b in zip(verts[:-1], verts[1:]):
-            h = heading_of(*(b - a))
+            h = heading_of(*(pts[b] - pts[a]))
             delta = wrap(h - heading)
-            turn = delta if abs(delta) > thr else 0.0
+            events[float(arc[a])] = delta if abs(delta) > thr else 0.0
             heading = h
-            legs.extend(self._split_by_room(a, b, turn))
+        # room along the original path, every 0.1 m
+        ss = np.linspace(0.0, total, max(2, int(total / 0.1) + 1))  # doors are >= 0.8 m wide
+        samples = np.stack([np.interp(ss, arc, pts[:, 0]), np.interp(ss, arc, pts[:, 1])], axis=1)
+        rooms = self.rooms_at(samples)
+        cur = next((r for r in rooms if r is not None), None)
+        changes = []  # (arc position, new room)
+        for s_, r in zip(ss, rooms):
+            if r is not None and cur is not None and r.id != cur.id:
+                changes.append((float(s_), r))
+                cur = r
+        first_room = next((r for r in rooms if r is not None), None)
+        bounds = sorted(set(events) | {c for c, _ in changes} | {total})
+        cuts = [bounds[0]]
+        for c in bounds[1:]:
+            if c - cuts[-1] > 0.05:
+                cuts.append(c)
+            elif c == total:
+                cuts[-1] = total
+        point = lambda s_: np.array([np.interp(s_, arc, pts[:, 0]), np.interp(s_, arc, pts[:, 1])])
+        legs: List[Leg] = []
+        room = first_room
+        for s0, s1 in zip(cuts[:-1], cuts[1:]):
+            for c, r in changes:
+                if c <= s0 + 0.05:
+                    room = r
+            turn = next((t for e, t in events.items() if abs(e - s0) <= 0.05), 0.0)
+            legs.append(Leg(point(s0), point(s1), room, turn))
         # merge consecutive legs in the same room with no turn between them
         merged: List[Leg] = []
         for leg in legs:
@@ -172,24 +229,6 @@ class Speaker:
             else:
                 merged.append(leg)
         return merged
-
-    def _split_by_room(self, a: np.ndarray, b: np.ndarray, turn: float) -> List[Leg]:
-        n = max(2, int(np.linalg.norm(b - a) / 0.2) + 1)
-        ts = np.linspace(0.0, 1.0, n)
-        rooms = [self.room_of(*(a + t * (b - a))) for t in ts]
-        legs: List[Leg] = []
-        cur_start, cur_room = a, rooms[0]
-        for t, r in zip(ts[1:], rooms[1:]):
-            if r is None or _same_room(r, cur_room):
-                continue  # doorways and wall gaps keep the current room
-            p = a + t * (b - a)
-            if cur_room is None:
-                cur_room = r
-                continue
-            legs.append(Leg(cur_start, p, cur_room, turn if not legs else 0.0))
-            cur_start, cur_room = p, r
-        legs.append(Leg(cur_start, b, cur_room, turn if not legs else 0.0))
-        return legs
 
     def landmark_candidates(self, leg: Leg, exclude: Sequence[int] = ()) -> List[int]:
         """Indices into ``self.furniture`` next to ``leg``, best first."""
@@ -215,10 +254,14 @@ class Speaker:
 
     # ------------------------------------------------------------------ wording
     def describe(self, path: Sequence[Sequence[float]], start_heading: float, rng: np.random.Generator,
-                 detail: float = 1.0) -> Utterance:
-        """One instruction; ``detail`` in (0, 1] is the chance of naming a landmark per leg."""
+                 detail: float = 1.0, legs: Optional[List[Leg]] = None) -> Utterance:
+        """One instruction; ``detail`` in (0, 1] is the chance of naming a landmark per leg.
+
+        ``legs`` (from ``self.legs(path, start_heading)``) may be passed to reuse the analysis.
+        """
         path = [list(map(float, p)) for p in path]
-        legs = self.legs(path, start_heading)
+        if legs is None:
+            legs = self.legs(path, start_heading)
         goal = path[-1]
         utt = Utterance(text="")
         clauses: List[str] = []
@@ -233,10 +276,10 @@ class Speaker:
         for k, leg in enumerate(legs):
             if leg.turn != 0.0:
                 clauses.append(self._turn_clause(leg.turn, rng))
-            if k == 0 and start_room is not None and len(legs) > 1 and not _same_room(legs[-1].room, start_room) \
-                    and rng.random() < 0.5:
-                clauses.append(P.choice(rng, P.EXIT_ROOM).format(room=P.room_name(start_room.type)))
             if k > 0 and leg.room is not None and not _same_room(leg.room, prev_room):
+                # leaving is said where it happens: at the change, before naming the new room
+                if prev_room is not None and prev_room.type != leg.room.type and rng.random() < 0.35:
+                    clauses.append(P.choice(rng, P.EXIT_ROOM).format(room=P.room_name(prev_room.type)))
                 clauses.append(P.choice(rng, P.ENTER_ROOM).format(room=P.room_name(leg.room.type)))
                 utt.rooms.append(leg.room)
             if leg.room is not None:
@@ -247,7 +290,7 @@ class Speaker:
                 used.append(self.furniture[i].id)
                 utt.landmarks.append(self.furniture[i])
                 clauses.append(self._move_clause(leg, self.furniture[i], rng))
-            elif leg.length >= 1.0 or not clauses:
+            elif leg.length >= 2.0 or not clauses:
                 clauses.append(self._plain_move_clause(leg, rng))
         if stop_i is not None:
             utt.stop_object = self.furniture[stop_i]
@@ -284,13 +327,14 @@ class Speaker:
                      count: int = 3) -> List[Utterance]:
         """``count`` differently worded instructions for one path (R2R has three)."""
         details = (1.0, 0.75, 0.5)
+        legs = self.legs(path, start_heading)
         out: List[Utterance] = []
         for k in range(count):
-            utt = self.describe(path, start_heading, rng, detail=details[k % len(details)])
+            utt = self.describe(path, start_heading, rng, details[k % len(details)], legs)
             for _ in range(4):  # reword on an exact repeat; bounded
                 if all(utt.text != u.text for u in out):
                     break
-                utt = self.describe(path, start_heading, rng, detail=details[k % len(details)])
+                utt = self.describe(path, start_heading, rng, details[k % len(details)], legs)
             out.append(utt)
         return out
 

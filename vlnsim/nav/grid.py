@@ -17,7 +17,8 @@ The grid covers the scene's XZ bounds with square cells (default 0.05 m). Per ce
    ``(floor + max_climb, floor + height)`` (thin walls, panels), and mesh vertices in
    that height band (thin poles, legs).
 3. **Steps.** Neighbouring floors (4- and 8-neighbours) more than ``max_climb`` apart
-   are cliffs: both cells are blocked, so islands never join across them.
+   are cliffs: the higher cell is blocked (it is the obstacle seen from below, and it
+   keeps agents on the upper level back from the drop), so islands never join across.
 4. **Erosion.** ``scipy.ndimage.distance_transform_edt`` of the blocked mask gives each
    cell's distance to the nearest blocked cell centre. A cell is navigable when that
    distance is at least ``radius + cell_size / 2``: the blocked centre lies up to one
@@ -229,7 +230,8 @@ def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: f
     # 2a. thin geometry between neighbouring free centres: horizontal rays at several heights
     band = np.linspace(agent.max_climb, agent.height, _EDGE_RAY_HEIGHTS + 2)[1:-1]
     for dr, dc in ((0, 1), (1, 0)):
-        a = walkable[: nz - dr, : nx - dc] & walkable[dr:, dc:]
+        with np.errstate(invalid="ignore"):
+            a = np.abs(height[: nz - dr, : nx - dc] - height[dr:, dc:]) <= agent.max_climb
         ia = np.nonzero(a)
         if len(ia[0]) == 0:
             continue
@@ -245,10 +247,15 @@ def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: f
 
     # 2b. mesh vertices inside the body band of the cell they fall in (poles, legs)
     v = scene.vertices.astype(np.float64)
-    vr = np.floor((v[:, 2] - z0) / cs).astype(np.int64).clip(0, nz - 1)
-    vc = np.floor((v[:, 0] - x0) / cs).astype(np.int64).clip(0, nx - 1)
+    fz, fx = (v[:, 2] - z0) / cs, (v[:, 0] - x0) / cs
+    vr = np.floor(fz).astype(np.int64).clip(0, nz - 1)
+    vc = np.floor(fx).astype(np.int64).clip(0, nx - 1)
+    # a vertex on a cell border (grid-aligned boxes) belongs to either cell; the column
+    # rays already see such geometry, so only vertices strictly inside a cell count
+    edge_tol = 1e-3 / cs
+    interior = (np.abs(fz - np.round(fz)) > edge_tol) & (np.abs(fx - np.round(fx)) > edge_tol)
     hv = height[vr, vc]
-    inband = np.isfinite(hv) & (v[:, 1] > hv + agent.max_climb) & (v[:, 1] < hv + agent.height)
+    inband = interior & np.isfinite(hv) & (v[:, 1] > hv + agent.max_climb) & (v[:, 1] < hv + agent.height)
     blocked[vr[inband], vc[inband]] = True
 
     # 3. cliffs: neighbouring floors further apart than max_climb
@@ -258,10 +265,11 @@ def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: f
         c_a = slice(max(0, -dc), nx - max(0, dc))
         c_b = slice(max(0, dc), nx - max(0, -dc) if dc < 0 else nx)
         ha, hb = height[r_a, c_a], height[r_b, c_b]
+        # only the higher cell is blocked: it is the obstacle seen from the lower floor,
+        # and blocking it also keeps agents on the higher level away from the drop
         with np.errstate(invalid="ignore"):
-            cliff = np.abs(ha - hb) > agent.max_climb
-        blocked[r_a, c_a] |= cliff
-        blocked[r_b, c_b] |= cliff
+            blocked[r_a, c_a] |= ha - hb > agent.max_climb
+            blocked[r_b, c_b] |= hb - ha > agent.max_climb
 
     # 4. erosion (pad so the grid border counts as blocked)
     padded = np.pad(~blocked, 1, constant_values=False)

@@ -12,7 +12,6 @@ vertices 1 and 2, and the unnormalised geometric normal per hit (N, 3) or None.
 """
 from __future__ import annotations
 
-import importlib
 import math
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -52,36 +51,60 @@ class EmbreeBackend:
         return out["tfar"], out["primID"], out["u"], out["v"], out["Ng"]
 
 
-def _warp_backend(scene: Scene, raycaster: Optional[RayCaster] = None):
+def _embree_backend(scene: Scene, raycaster: Optional[RayCaster] = None, device: Optional[str] = None):
+    if device not in (None, "cpu"):
+        raise ConfigError(f"render backend 'embree' runs on the CPU only; got device {device!r}")
+    return EmbreeBackend(scene, raycaster)
+
+
+def _warp_backend(scene: Scene, raycaster: Optional[RayCaster] = None, device: Optional[str] = None):
     from .warp_backend import WarpBackend
 
-    return WarpBackend(scene, raycaster=raycaster)
+    return WarpBackend(scene, raycaster=raycaster, device=device)
 
 
-# name -> factory(scene, raycaster). A GPU backend joins by adding an entry.
-BACKENDS: Dict[str, Callable] = {"embree": EmbreeBackend, "warp": _warp_backend}
+# name -> factory(scene, raycaster, device). A GPU backend joins by adding an entry.
+BACKENDS: Dict[str, Callable] = {"embree": _embree_backend, "warp": _warp_backend}
 
 
 def make_backend(name: str, scene: Scene, raycaster: Optional[RayCaster] = None):
-    """Build the ray-cast backend called ``name``; ``ConfigError`` lists the known ones."""
-    factory = BACKENDS.get(name)
+    """Build the backend ``name`` or ``name:device`` (e.g. "warp:cpu"); unknown names
+    raise ``ConfigError`` listing the known ones."""
+    if not isinstance(name, str):
+        raise ConfigError(f"render backend must be a name, got {name!r}; expected one of {sorted(BACKENDS)}")
+    base, _, device = name.partition(":")
+    factory = BACKENDS.get(base)
     if factory is None:
         raise ConfigError(f"unknown render backend {name!r}; expected one of {sorted(BACKENDS)}")
-    return factory(scene, raycaster)
+    return factory(scene, raycaster, device or None)
 
 
 class _Camera:
     """Pose-independent data of one camera (a group of sensors sharing ``camera_key``)."""
 
-    __slots__ = ("spec", "rays", "inv_len", "mount_rot", "mount_pos")
+    __slots__ = ("spec", "x", "y", "inv_len", "mount_rot", "mount_pos")
 
     def __init__(self, spec: SensorSpec):
         self.spec = spec
         rays = spec.camera_rays()
-        self.rays = np.ascontiguousarray(rays, dtype=np.float32)
+        # camera rays are (x, y, -1): keep x and y only, contiguous
+        self.x = np.ascontiguousarray(rays[:, 0], dtype=np.float32)
+        self.y = np.ascontiguousarray(rays[:, 1], dtype=np.float32)
         self.inv_len = (1.0 / np.linalg.norm(rays, axis=1)).astype(np.float32)
         self.mount_rot = spec.rotation_matrix()
         self.mount_pos = np.asarray(spec.position, dtype=np.float64)
+
+    def world_rays(self, rot: np.ndarray) -> np.ndarray:
+        """(N, 3) float32 directions ``rot @ (x, y, -1)``, without BLAS: a tiny matmul
+        over many rows makes OpenBLAS start threads that fight Embree for the cores."""
+        out = np.empty((len(self.x), 3), dtype=np.float32)
+        r = rot.astype(np.float32)
+        for k in range(3):
+            col = self.x * r[k, 0]
+            col += self.y * r[k, 1]
+            col -= r[k, 2]
+            out[:, k] = col
+        return out
 
 
 class Renderer:
@@ -89,7 +112,8 @@ class Renderer:
 
     Args:
         scene: the scene to render.
-        backend: ray-cast backend name (``BACKENDS``: "embree" on CPU, "warp").
+        backend: ray-cast backend name (``BACKENDS``: "embree" on CPU, "warp" on CUDA or
+            CPU), optionally with a device: "warp:cpu", "warp:cuda:0".
         raycaster: an existing ``RayCaster`` of the same scene to share (Embree only).
         shading: texture filter, light and background (``ShadingConfig``).
     """
@@ -116,7 +140,7 @@ class Renderer:
         """Memory of the renderer's own per-scene tables and cached rays, in bytes."""
         n = self.tables.nbytes
         for cam in self._cameras.values():
-            n += cam.rays.nbytes + cam.inv_len.nbytes
+            n += cam.x.nbytes + cam.y.nbytes + cam.inv_len.nbytes
         return n
 
     # ------------------------------------------------------------------ rendering
@@ -150,9 +174,8 @@ class Renderer:
         for cam_key, group in self._grouped(sensors):
             cam = self._cameras[cam_key]
             spec = cam.spec
-            rot = (agent_rot @ cam.mount_rot).astype(np.float32)
             origin = (pos + agent_rot @ cam.mount_pos).astype(np.float32)
-            dirs = cam.rays @ rot.T
+            dirs = cam.world_rays(agent_rot @ cam.mount_rot)
             t, prim, b1, b2, ng = self.backend.cast(origin, dirs)
             h, w = spec.height, spec.width
             miss = np.flatnonzero(prim < 0)

@@ -112,8 +112,19 @@ def _scale_packed(tex: np.ndarray, s256: np.ndarray) -> np.ndarray:
     return rb
 
 
+def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot product of two (N, 3) arrays."""
+    s = a[:, 0] * b[:, 0]
+    s += a[:, 1] * b[:, 1]
+    s += a[:, 2] * b[:, 2]
+    return s
+
+
 class ShadingTables:
     """Pose-independent lookup tables of one scene (see the module docstring)."""
+
+    #: pixels shaded per slice (bounds the working set of the temporaries)
+    chunk = 8192
 
     def __init__(self, scene: Scene, config: ShadingConfig = ShadingConfig()):
         self.scene = scene
@@ -209,7 +220,6 @@ class ShadingTables:
             self.face_shade256 = np.rint(shade * 256).astype(np.uint32)
         self.background = np.asarray(cfg.background, dtype=np.uint8)
         self.background_packed = _pack_rgb(self.background.reshape(1, 3))[0]
-        self._ones3 = np.ones(3, dtype=np.float32)
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -309,14 +319,33 @@ class ShadingTables:
         hit if it has one (saves a gather), else the face normal table is used;
         ``miss`` is the indices of rays that hit nothing, if already known.
         """
+        n = len(prim)
+        step = self.chunk
+        if n <= step:
+            out = self._shade_packed(prim, b1, b2, dirs, inv_len, ng)
+        else:
+            # slices small enough that their temporaries stay in the L2 cache
+            out = np.empty(n, dtype=np.uint32)
+            for a in range(0, n, step):
+                z = slice(a, min(n, a + step))
+                out[z] = self._shade_packed(prim[z], b1[z], b2[z], None if dirs is None else dirs[z],
+                                            None if inv_len is None else inv_len[z], None if ng is None else ng[z])
+        if miss is None:
+            miss = np.flatnonzero(prim < 0)
+        if len(miss):
+            out[miss] = self.background_packed
+        return pack_rgb_rows(out)
+
+    def _shade_packed(self, prim, b1, b2, dirs, inv_len, ng) -> np.ndarray:
         alb = self.albedo_packed(prim, b1, b2)
         cfg = self.config
         if self.headlight:
+            # column-wise dot products: (N, 3) @ (3,) would go through (threaded) BLAS
             if ng is not None:
-                s = np.multiply(ng, dirs) @ self._ones3
+                s = _rowdot(ng, dirs)
                 s *= np.take(self.face_inv_ng, prim)
             else:
-                s = np.multiply(np.take(self.face_normal, prim, axis=0), dirs) @ self._ones3
+                s = _rowdot(np.take(self.face_normal, prim, axis=0), dirs)
             np.abs(s, out=s)
             if inv_len is not None:
                 s *= inv_len
@@ -327,12 +356,7 @@ class ShadingTables:
             s256 = s.astype(np.uint32)
         else:
             s256 = np.take(self.face_shade256, prim)
-        out = _scale_packed(alb, s256)
-        if miss is None:
-            miss = np.flatnonzero(prim < 0)
-        if len(miss):
-            out[miss] = self.background_packed
-        return pack_rgb_rows(out)
+        return _scale_packed(alb, s256)
 
 
 # ---------------------------------------------------------------------------- colour maps

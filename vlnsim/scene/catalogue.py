@@ -37,7 +37,7 @@ COLORS: Dict[str, Tuple[float, float, float]] = {
 
 # fixed looks of the non-"main" slots: (colour, texture kind or None)
 SLOT_LOOKS: Dict[str, Tuple[Tuple[float, float, float], Optional[str]]] = {
-    "wood": ((0.55, 0.36, 0.2), "wood"), "dark wood": ((0.3, 0.19, 0.11), "wood"), "metal": ((0.6, 0.61, 0.63), None),
+    "wood": ((0.55, 0.36, 0.2), "grain"), "dark wood": ((0.3, 0.19, 0.11), "grain"), "metal": ((0.6, 0.61, 0.63), None),
     "dark": ((0.12, 0.12, 0.13), None), "white": ((0.93, 0.93, 0.91), None), "screen": ((0.03, 0.03, 0.05), None),
     "glass": ((0.55, 0.7, 0.75), None), "leaf": ((0.2, 0.5, 0.18), None), "soil": ((0.25, 0.17, 0.1), None),
     "terracotta": ((0.72, 0.38, 0.22), None), "linen": ((0.94, 0.93, 0.88), "fabric"), "marble": ((0.9, 0.9, 0.88), "marble"),
@@ -258,6 +258,16 @@ def build_table_lamp(w, d, h, rng) -> List[Part]:
             (frustum((0, 0), r, r * 0.65, h * 0.55, h, 12), "linen")]
 
 
+def build_vase(w, d, h, rng) -> List[Part]:
+    r = min(w, d) / 2
+    p = [(frustum((0, 0), r * 0.6, r, 0, h * 0.6, 12), "main"), (frustum((0, 0), r, r * 0.45, h * 0.6, h * 0.8, 12), "main"),
+         (cylinder((0, 0), r * 0.45, h * 0.8, h * 0.85, 12), "main")]
+    for i in range(3):
+        a = 2 * np.pi * i / 3
+        p.append((sphere((0.5 * r * np.cos(a), h * 0.93, 0.5 * r * np.sin(a)), (r * 0.45, h * 0.07, r * 0.45), 4, 6), "leaf"))
+    return p
+
+
 def build_rug(w, d, h, rng) -> List[Part]:
     return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2), "main")]
 
@@ -278,6 +288,24 @@ def build_clock(w, d, h, rng) -> List[Part]:
         return rotate_x_quarter(v, (0, 0, 0)) + np.array([0, r, 0]), f, uv
     return [(disc(r, -d / 2, d / 2 - 0.005), "main"), (disc(r * 0.85, d / 2 - 0.005, d / 2), "white"),
             (B(-0.006, r, d / 2, 0.006, r + r * 0.6, d / 2 + 0.004), "dark"), (B(0, r - 0.006, d / 2, r * 0.45, r + 0.006, d / 2 + 0.004), "dark")]
+
+
+def build_window(w, d, h, rng) -> List[Part]:
+    f = 0.06
+    p = [(B(-w / 2, 0, -d / 2, w / 2, f, d / 2), "main"), (B(-w / 2, h - f, -d / 2, w / 2, h, d / 2), "main"),
+         (B(-w / 2, f, -d / 2, -w / 2 + f, h - f, d / 2), "main"), (B(w / 2 - f, f, -d / 2, w / 2, h - f, d / 2), "main"),
+         (B(-w / 2 + f, f, -d / 2, w / 2 - f, h - f, -d / 2 + 0.01), "sky"),
+         (B(-w / 2 - 0.04, -0.03, -d / 2, w / 2 + 0.04, 0.0, d / 2 + 0.05), "main")]
+    if w > 1.1:  # a mullion splits wide windows
+        p.append((B(-0.025, f, -d / 2 + 0.01, 0.025, h - f, d / 2 - 0.01), "main"))
+    p.append((B(-w / 2 + f, h * 0.55, -d / 2 + 0.01, w / 2 - f, h * 0.55 + 0.04, d / 2 - 0.01), "main"))
+    return p
+
+
+def build_ceiling_lamp(w, d, h, rng) -> List[Part]:
+    r = min(w, d) / 2
+    return [(cylinder((0, 0), 0.06, h - 0.02, h, 10), "white"), (cylinder((0, 0), 0.008, h * 0.35, h - 0.02, 6), "dark"),
+            (frustum((0, 0), r, r * 0.35, 0.0, h * 0.35, 14), "main"), (sphere((0, 0.04, 0), 0.06, 4, 8), "bulb")]
 
 
 def build_washing_machine(w, d, h, rng) -> List[Part]:
@@ -440,6 +468,8 @@ _CATS = [
     Category("wardrobe", ((1.0, 1.6), (0.55, 0.62), (1.9, 2.2)), "wall", _WOODS, "wood", build_wardrobe),
     Category("bookshelf", ((0.8, 1.2), (0.3, 0.35), (1.5, 2.0)), "wall", _WOODS, "wood", build_bookshelf),
     Category("tv", ((0.8, 1.3), (0.2, 0.25), (0.5, 0.75)), "on", ("black",), None, build_tv, supports=("tv stand", "dresser")),
+    Category("window", ((0.8, 1.8), (0.08, 0.08), (1.1, 1.4)), "window", ("white", "dark brown", "black", "light gray"), None, build_window, elevation=(0.85, 1.0)),
+    Category("ceiling lamp", ((0.3, 0.5), (0.3, 0.5), (0.45, 0.6)), "ceiling", ("white", "black", "beige", "silver", "orange"), None, build_ceiling_lamp),
     Category("tv stand", ((1.2, 1.8), (0.4, 0.45), (0.45, 0.55)), "wall", _WOODS, "wood", build_tv_stand),
     Category("refrigerator", ((0.6, 0.8), (0.65, 0.72), (1.7, 1.95)), "wall", _APPLIANCE, None, build_refrigerator),
     Category("stove", ((0.6, 0.76), (0.6, 0.65), (0.88, 0.92)), "wall", _APPLIANCE, None, build_stove),
@@ -450,6 +480,7 @@ _CATS = [
     Category("plant", ((0.35, 0.55), (0.35, 0.55), (0.6, 1.5)), "corner", ("green", "dark green", "olive"), None, build_plant),
     Category("lamp", ((0.35, 0.45), (0.35, 0.45), (1.45, 1.7)), "corner", ("white", "cream", "black", "beige", "orange"), None, build_floor_lamp),
     Category("table lamp", ((0.22, 0.3), (0.22, 0.3), (0.35, 0.5)), "on", ("white", "blue", "green", "yellow", "red"), None, build_table_lamp, supports=("nightstand", "desk", "dresser", "side table")),
+    Category("vase", ((0.14, 0.2), (0.14, 0.2), (0.3, 0.45)), "on", ("blue", "white", "red", "teal", "yellow", "black"), None, build_vase, supports=("dining table", "coffee table", "side table", "cabinet", "dresser", "round table", "table")),
     Category("rug", ((1.4, 2.4), (1.0, 1.7), (0.01, 0.01)), "floor", ("red", "beige", "gray", "blue", "green", "cream", "dark red", "purple"), "carpet", build_rug),
     Category("painting", ((0.5, 1.1), (0.03, 0.03), (0.4, 0.8)), "hung", ("blue", "red", "yellow", "green", "orange", "purple", "teal"), "art", build_painting, elevation=(1.2, 1.5)),
     Category("washing machine", ((0.58, 0.62), (0.58, 0.65), (0.82, 0.86)), "wall", ("white", "silver", "gray"), None, build_washing_machine),
@@ -483,7 +514,7 @@ CATEGORIES: Dict[str, Category] = {c.name: c for c in _CATS}
 # extra looks used by a few builders
 SLOT_LOOKS.update({"book red": ((0.6, 0.15, 0.12), None), "book blue": ((0.15, 0.25, 0.55), None),
                    "book green": ((0.2, 0.45, 0.25), None), "book cream": ((0.9, 0.85, 0.7), None),
-                   "light panel": ((0.85, 0.86, 0.88), None), "coat": ((0.3, 0.32, 0.4), "fabric")})
+                   "light panel": ((0.85, 0.86, 0.88), None), "sky": ((0.55, 0.72, 0.95), "sky"), "coat": ((0.3, 0.32, 0.4), "fabric")})
 
 # Children anchored to a parent: child category -> (parent categories, how many)
 ANCHORS: Dict[str, Tuple[Tuple[str, ...], Tuple[int, int]]] = {
@@ -496,34 +527,34 @@ ANCHORS: Dict[str, Tuple[Tuple[str, ...], Tuple[int, int]]] = {
 # Room furnishing programme: (category, probability, (min, max) count), in placement
 # order (big anchors first). Probability 1.0 marks a required item.
 ROOM_FURNITURE: Dict[str, List[Tuple[str, float, Tuple[int, int]]]] = {
-    "bedroom": [("bed", 1.0, (1, 1)), ("nightstand", 0.9, (1, 2)), ("wardrobe", 0.8, (1, 1)), ("dresser", 0.5, (1, 1)),
+    "bedroom": [("window", 0.9, (1, 2)), ("ceiling lamp", 0.7, (1, 1)), ("bed", 1.0, (1, 1)), ("nightstand", 0.9, (1, 2)), ("wardrobe", 0.8, (1, 1)), ("dresser", 0.5, (1, 1)),
                 ("desk", 0.25, (1, 1)), ("office chair", 1.0, (1, 1)), ("table lamp", 0.7, (1, 2)), ("rug", 0.5, (1, 1)),
                 ("painting", 0.7, (1, 2)), ("mirror", 0.3, (1, 1)), ("plant", 0.3, (1, 1)), ("armchair", 0.2, (1, 1)),
                 ("lamp", 0.25, (1, 1)), ("clock", 0.2, (1, 1)), ("tv", 0.15, (1, 1))],
-    "bathroom": [("bathtub", 0.55, (1, 1)), ("shower", 0.6, (1, 1)), ("toilet", 1.0, (1, 1)), ("sink", 1.0, (1, 1)),
+    "bathroom": [("window", 0.5, (1, 1)), ("ceiling lamp", 0.6, (1, 1)), ("toilet", 1.0, (1, 1)), ("sink", 1.0, (1, 1)), ("bathtub", 0.55, (1, 1)), ("shower", 0.7, (1, 1)),
                  ("towel rack", 0.8, (1, 2)), ("mirror", 0.8, (1, 1)), ("washing machine", 0.15, (1, 1)), ("trash can", 0.5, (1, 1)),
                  ("rug", 0.3, (1, 1)), ("plant", 0.15, (1, 1)), ("cabinet", 0.2, (1, 1))],
-    "kitchen": [("refrigerator", 1.0, (1, 1)), ("stove", 1.0, (1, 1)), ("kitchen counter", 1.0, (1, 3)), ("sink", 0.9, (1, 1)),
+    "kitchen": [("window", 0.8, (1, 2)), ("ceiling lamp", 0.7, (1, 1)), ("refrigerator", 1.0, (1, 1)), ("stove", 1.0, (1, 1)), ("kitchen counter", 1.0, (1, 3)), ("sink", 0.9, (1, 1)),
                 ("microwave", 0.7, (1, 1)), ("round table", 0.3, (1, 1)), ("chair", 1.0, (2, 4)), ("cabinet", 0.4, (1, 1)),
                 ("trash can", 0.6, (1, 1)), ("stool", 0.25, (1, 2)), ("plant", 0.2, (1, 1)), ("clock", 0.3, (1, 1)),
                 ("painting", 0.2, (1, 1))],
-    "living room": [("sofa", 1.0, (1, 1)), ("coffee table", 0.9, (1, 1)), ("tv stand", 0.75, (1, 1)), ("tv", 1.0, (1, 1)),
+    "living room": [("window", 0.95, (1, 3)), ("ceiling lamp", 0.8, (1, 1)), ("sofa", 1.0, (1, 1)), ("coffee table", 0.9, (1, 1)), ("tv stand", 0.75, (1, 1)), ("tv", 1.0, (1, 1)),
                     ("armchair", 0.7, (1, 2)), ("fireplace", 0.25, (1, 1)), ("bookshelf", 0.5, (1, 1)), ("piano", 0.15, (1, 1)),
-                    ("rug", 0.6, (1, 1)), ("side table", 0.4, (1, 1)), ("table lamp", 0.5, (1, 1)), ("plant", 0.6, (1, 2)),
+                    ("rug", 0.6, (1, 1)), ("side table", 0.4, (1, 1)), ("vase", 0.4, (1, 2)), ("table lamp", 0.5, (1, 1)), ("plant", 0.6, (1, 2)),
                     ("lamp", 0.6, (1, 1)), ("painting", 0.8, (1, 3)), ("clock", 0.3, (1, 1))],
-    "dining room": [("dining table", 1.0, (1, 1)), ("chair", 1.0, (4, 6)), ("cabinet", 0.6, (1, 2)), ("rug", 0.35, (1, 1)),
+    "dining room": [("window", 0.8, (1, 2)), ("ceiling lamp", 0.9, (1, 1)), ("dining table", 1.0, (1, 1)), ("chair", 1.0, (4, 6)), ("cabinet", 0.6, (1, 2)), ("vase", 0.6, (1, 2)), ("rug", 0.35, (1, 1)),
                     ("painting", 0.7, (1, 2)), ("plant", 0.5, (1, 2)), ("lamp", 0.3, (1, 1)), ("clock", 0.25, (1, 1)),
                     ("bookshelf", 0.15, (1, 1))],
-    "office": [("desk", 1.0, (1, 1)), ("office chair", 1.0, (1, 1)), ("bookshelf", 0.8, (1, 2)), ("table lamp", 0.5, (1, 1)),
+    "office": [("window", 0.85, (1, 2)), ("ceiling lamp", 0.7, (1, 1)), ("desk", 1.0, (1, 1)), ("office chair", 1.0, (1, 1)), ("bookshelf", 0.8, (1, 2)), ("table lamp", 0.5, (1, 1)),
                ("cabinet", 0.5, (1, 1)), ("plant", 0.4, (1, 1)), ("lamp", 0.4, (1, 1)), ("painting", 0.5, (1, 1)),
                ("armchair", 0.2, (1, 1)), ("trash can", 0.4, (1, 1)), ("clock", 0.3, (1, 1)), ("rug", 0.3, (1, 1))],
-    "hallway": [("shoe rack", 0.6, (1, 1)), ("bench", 0.3, (1, 1)), ("coat rack", 0.5, (1, 1)), ("painting", 0.7, (1, 2)),
+    "hallway": [("window", 0.3, (1, 1)), ("ceiling lamp", 0.7, (1, 2)), ("shoe rack", 0.6, (1, 1)), ("bench", 0.3, (1, 1)), ("coat rack", 0.5, (1, 1)), ("painting", 0.7, (1, 2)),
                 ("mirror", 0.4, (1, 1)), ("plant", 0.4, (1, 1)), ("clock", 0.2, (1, 1)), ("rug", 0.3, (1, 1))],
-    "laundry room": [("washing machine", 1.0, (1, 1)), ("clothes dryer", 0.7, (1, 1)), ("sink", 0.3, (1, 1)),
+    "laundry room": [("window", 0.4, (1, 1)), ("ceiling lamp", 0.6, (1, 1)), ("washing machine", 1.0, (1, 1)), ("clothes dryer", 0.7, (1, 1)), ("sink", 0.3, (1, 1)),
                      ("cabinet", 0.5, (1, 1)), ("laundry basket", 0.6, (1, 1)), ("shelving unit", 0.4, (1, 1)), ("towel rack", 0.3, (1, 1))],
-    "closet": [("shelving unit", 0.9, (1, 1)), ("shoe rack", 0.6, (1, 1)), ("laundry basket", 0.3, (1, 1)), ("coat rack", 0.3, (1, 1)),
+    "closet": [("ceiling lamp", 0.5, (1, 1)), ("shelving unit", 0.9, (1, 1)), ("shoe rack", 0.6, (1, 1)), ("laundry basket", 0.3, (1, 1)), ("coat rack", 0.3, (1, 1)),
                ("mirror", 0.3, (1, 1))],
-    "playroom": [("toy box", 1.0, (1, 2)), ("rug", 0.7, (1, 1)), ("round table", 0.6, (1, 1)), ("chair", 1.0, (2, 3)),
+    "playroom": [("window", 0.9, (1, 2)), ("ceiling lamp", 0.7, (1, 1)), ("toy box", 1.0, (1, 2)), ("rug", 0.7, (1, 1)), ("round table", 0.6, (1, 1)), ("chair", 1.0, (2, 3)),
                  ("bean bag", 0.7, (1, 2)), ("bookshelf", 0.5, (1, 1)), ("painting", 0.6, (1, 2)), ("plant", 0.3, (1, 1)),
                  ("lamp", 0.3, (1, 1)), ("clock", 0.3, (1, 1))],
 }

@@ -381,7 +381,7 @@ _PAIR_WEIGHT = {
     frozenset(["bathroom", "living room"]): 3.0, frozenset(["laundry room", "bathroom"]): 2.0,
     frozenset(["bedroom"]): 7.0, frozenset(["bathroom", "kitchen"]): 9.0, frozenset(["closet", "kitchen"]): 8.0,
 }
-_PRIVATE = {"closet", "bathroom"}
+_PRIVATE = {"closet", "bathroom", "laundry room"}  # dead ends: never walked through
 
 
 def _pair_weight(a: str, b: str) -> float:
@@ -422,17 +422,30 @@ def _place_doors(rng: np.random.Generator, rooms: List[PlanRoom], opts: PlanOpti
             rest.append(e)
     if len({_find(parent, i) for i in range(len(rooms))}) != 1:
         return None
+    degree = [0] * len(rooms)
+    for e in chosen:
+        degree[e[1]] += 1
+        degree[e[2]] += 1
     for e in rest:
         ta, tb = rooms[e[1]].type, rooms[e[2]].type
         if ta in _PRIVATE or tb in _PRIVATE or e[0] > 2.0:
             continue
-        if rng.random() < opts.extra_door_prob:
+        # every extra door costs floor space (its clearance zones): only roomy rooms with few doors
+        busy = any(degree[i] >= (4 if rooms[i].type == "hallway" else 2) or (rooms[i].type != "hallway" and rooms[i].area < 9.0)
+                   for i in (e[1], e[2]))
+        if not busy and rng.random() < opts.extra_door_prob:
             chosen.append(e)
+            degree[e[1]] += 1
+            degree[e[2]] += 1
     doors = []
     for k, (_, i, j, (axis, line, s, e)) in enumerate(chosen):
         avail = e - s - 2 * margin
         width = min(float(rng.uniform(opts.min_door_width, opts.max_door_width)), avail)
-        start = s + margin + float(rng.uniform(0.0, avail - width))
+        slack = avail - width
+        # doors mostly sit near a corner, as in real homes, which leaves walls free for furniture
+        u = float(rng.uniform(0.0, min(slack, 0.3)))
+        r = float(rng.random())
+        start = s + margin + (u if r < 0.4 else slack - u if r < 0.8 else float(rng.uniform(0.0, slack)))
         doors.append(Door(k, (i, j), axis, line, start, start + width, opts.door_height))
     return doors
 
@@ -493,6 +506,10 @@ def _generate_plan(seed: int, num_rooms: Optional[int], opts: PlanOptions) -> Fl
             rooms.append(PlanRoom(i, typ, _round(x0 - cx), _round(z0 - cz), _round(x1 - cx), _round(z1 - cz)))
         doors = _place_doors(rng, rooms, opts, t)
         if doors is None:
+            continue
+        # nobody walks through a bathroom, closet or laundry to reach another room (relaxed late)
+        degree = np.bincount([i for d in doors for i in d.rooms], minlength=len(rooms))
+        if attempt < 150 and any(degree[r.id] > 1 for r in rooms if r.type in _PRIVATE):
             continue
         return FloorPlan(rooms, doors, t, h, opts.door_height, seed, hallway, {"attempts": attempt + 1})
     raise ConfigError(f"could not lay out {n} rooms for seed {seed} with options {opts}; try other options")

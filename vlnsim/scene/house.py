@@ -94,6 +94,9 @@ _PAINTS = {
 _WALL_TILES = {"bathroom": 0.6, "kitchen": 0.25, "laundry room": 0.4}
 
 
+_PAINTED = {"white", "black", "gray", "light gray", "dark gray", "silver", "cream"}
+
+
 class MaterialTable:
     """Materials of one house, deduplicated by (name, texture kind)."""
 
@@ -122,6 +125,9 @@ class MaterialTable:
     def slot(self, slot: str, main_color: str, main_kind: Optional[str]) -> int:
         """Material of a catalogue slot: "main" is the object's colour, others are fixed looks."""
         if slot == "main":
+            if main_kind == "wood":
+                # furniture wood shows grain; painted (white/black/gray) pieces are plain
+                main_kind = None if main_color in _PAINTED else "grain"
             return self.get(f"{main_color} {main_kind or 'paint'}", COLORS[main_color], main_kind)
         color, kind = SLOT_LOOKS[slot]
         return self.get(slot, color, kind)
@@ -280,6 +286,41 @@ def _build_structure(plan: FloorPlan, looks: Dict[int, RoomLook], mats: Material
 
     for d in plan.doors:
         _add_door(d, plan, frame_mat, mb, objects)
+    base_mat = frame_mat if looks_rng_white(plan) else mats.get("skirting wood", (0.45, 0.3, 0.18), "grain")
+    for r in plan.rooms:
+        _add_skirting(plan, r, base_mat, mats.repeat[base_mat], mb, objects)
+
+
+def looks_rng_white(plan: FloorPlan) -> bool:
+    """Whether the house's skirting boards are painted white (else wood), fixed per seed."""
+    return bool(np.random.default_rng([plan.seed, 2]).random() < 0.6)
+
+
+SKIRT_T, SKIRT_H = 0.012, 0.08
+
+
+def _add_skirting(plan: FloorPlan, r: PlanRoom, mat: int, rep: float, mb: MeshBuilder, objects: List[SceneObject]) -> None:
+    """Skirting boards along a room's wall faces, broken at its door casings (a "wall" object)."""
+    ix0, iz0, ix1, iz1 = r.interior(plan.wall_thickness)
+    oid = len(objects)
+    # runs along x span the full side; runs along z stop short of them (no overlapping corners)
+    sides = [("x", iz0, iz0 + SKIRT_T, ix0, ix1), ("x", iz1 - SKIRT_T, iz1, ix0, ix1),
+             ("z", ix0, ix0 + SKIRT_T, iz0 + SKIRT_T, iz1 - SKIRT_T), ("z", ix1 - SKIRT_T, ix1, iz0 + SKIRT_T, iz1 - SKIRT_T)]
+    lines = [r.z0, r.z1, r.x0, r.x1]
+    n = 0
+    for (axis, c0, c1, a, b), line in zip(sides, lines):
+        gaps = sorted((d.start - FRAME_W - 0.01, d.end + FRAME_W + 0.01) for d in plan.doors_of(r.id)
+                      if d.axis == axis and abs(d.line - line) < 1e-9)
+        pos = a
+        for g0, g1 in gaps + [(b, b)]:
+            if g0 - pos > 0.02:
+                mn = (pos, 0.0, c0) if axis == "x" else (c0, 0.0, pos)
+                mx = (g0, SKIRT_H, c1) if axis == "x" else (c1, SKIRT_H, g0)
+                mb.add(box(mn, mx, uv_scale=rep), oid, mat)
+                n += 1
+            pos = max(pos, g1)
+    if n:
+        objects.append(SceneObject(oid, "wall", "", None, (ix0, 0.0, iz0), (ix1, SKIRT_H, iz1)))
 
 
 def _add_door(d: Door, plan: FloorPlan, frame_mat: int, mb: MeshBuilder, objects: List[SceneObject]) -> None:
@@ -329,11 +370,16 @@ def _overlap3d(a: Sequence[float], b: Sequence[float]) -> bool:
 
 
 def _rot_box(lb: Sequence[float], k: int) -> Tuple[float, float, float, float]:
-    """Footprint ``(x0, z0, x1, z1)`` after a quarter-turn ``k`` about +Y."""
-    xs = np.array([lb[0], lb[2], lb[2], lb[0]])
-    zs = np.array([lb[1], lb[1], lb[3], lb[3]])
-    pts = rotate_y_quarter(np.stack([xs, np.zeros(4), zs], 1), k)
-    return float(pts[:, 0].min()), float(pts[:, 2].min()), float(pts[:, 0].max()), float(pts[:, 2].max())
+    """Footprint ``(x0, z0, x1, z1)`` after a quarter-turn ``k`` about +Y (see ``rotate_y_quarter``)."""
+    x0, z0, x1, z1 = lb
+    k %= 4
+    if k == 0:
+        return (x0, z0, x1, z1)
+    if k == 1:  # (x, z) -> (z, -x)
+        return (z0, -x1, z1, -x0)
+    if k == 2:  # (x, z) -> (-x, -z)
+        return (-x1, -z1, -x0, -z0)
+    return (-z1, x0, -z0, x1)  # (x, z) -> (-z, x)
 
 
 def door_zones(plan: FloorPlan, room: PlanRoom, depth: float) -> List[Tuple[float, float, float, float]]:
@@ -365,7 +411,11 @@ class RoomFurnisher:
         ix0, iz0, ix1, iz1 = room.interior(plan.wall_thickness)
         self.inner = (ix0 + 0.01, iz0 + 0.01, ix1 - 0.01, iz1 - 0.01)
         self.area = (ix1 - ix0) * (iz1 - iz0)
-        self.zones = door_zones(plan, room, opts.door_clearance)
+        self.zones = self.full_zones = door_zones(plan, room, opts.door_clearance)
+        fx0, fz0, fx1, fz1 = plan.bounds
+        # which sides ("-z", "+x", "+z", "-x") are exterior walls (windows go there)
+        self.exterior = np.array([abs(room.z0 - fz0) < 1e-9, abs(room.x1 - fx1) < 1e-9,
+                                  abs(room.z1 - fz1) < 1e-9, abs(room.x0 - fx0) < 1e-9], dtype=float)
         self.placed: List[Placed] = []
         self.used = 0.0
         # walkability grid over the free floor: cells closer than AGENT_CLEAR to a wall are blocked
@@ -400,7 +450,7 @@ class RoomFurnisher:
         """Whether a world box may be added (inside, clear of doors and others, walkable)."""
         x0, y0, z0, x1, y1, z1 = b
         ix0, iz0, ix1, iz1 = self.inner
-        if x0 < ix0 - 1e-6 or z0 < iz0 - 1e-6 or x1 > ix1 + 1e-6 or z1 > iz1 + 1e-6 or y1 > self.plan.wall_height - 0.05:
+        if x0 < ix0 - 1e-6 or z0 < iz0 - 1e-6 or x1 > ix1 + 1e-6 or z1 > iz1 + 1e-6 or y1 > self.plan.wall_height + 1e-6:
             return False
         fp = (x0, z0, x1, z1)
         if any(_overlap2d(fp, zone) for zone in self.zones):
@@ -440,19 +490,27 @@ class RoomFurnisher:
         lens = np.array([ix1 - ix0 if s in ("-z", "+z") else iz1 - iz0 for s in sides])
         for a in range(attempts):
             kind = cat.placement
-            if kind in ("wall", "corner", "hung"):
-                side = sides[int(rng.choice(4, p=lens / lens.sum()))]
+            if kind in ("wall", "corner", "hung", "window"):
+                ok = lens * (self.exterior if kind == "window" else 1.0)
+                if ok.sum() <= 0:
+                    return
+                side = sides[int(rng.choice(4, p=ok / ok.sum()))]
                 k = _SIDE_K[side]
                 rb = _rot_box(lb, k)
                 if rb[2] - rb[0] > ix1 - ix0 or rb[3] - rb[1] > iz1 - iz0:
                     continue
                 tx, tz = self._wall_pose(rb, side, kind == "corner")
-                ty = float(rng.uniform(*cat.elevation)) if kind == "hung" else 0.0
+                ty = float(rng.uniform(*cat.elevation)) if kind in ("hung", "window") else 0.0
                 yield k, tx, ty, tz
+            elif kind == "ceiling":
+                rx0, rz0, rx1, rz1 = _rot_box(lb, 0)
+                jx, jz = (0.0, 0.0) if a == 0 else rng.uniform(-0.3, 0.3, 2)
+                yield 0, (ix0 + ix1) / 2 - (rx0 + rx1) / 2 + jx, self.plan.wall_height - height, (iz0 + iz1) / 2 - (rz0 + rz1) / 2 + jz
             elif kind in ("center", "floor"):
                 k = int(rng.integers(4)) if kind == "center" else int(rng.integers(2))
                 rx0, rz0, rx1, rz1 = _rot_box(lb, k)
-                m = 0.6 if kind == "center" else 0.3
+                # keep free-standing pieces away from walls, but let late attempts use the whole room
+                m = (0.6 if kind == "center" else 0.3) if a < attempts // 2 else 0.1
                 cx, cz = (ix0 + ix1) / 2 - (rx0 + rx1) / 2, (iz0 + iz1) / 2 - (rz0 + rz1) / 2
                 sx = max(0.0, (ix1 - ix0 - (rx1 - rx0)) / 2 - m)
                 sz = max(0.0, (iz1 - iz0 - (rz1 - rz0)) / 2 - m)
@@ -469,6 +527,28 @@ class RoomFurnisher:
                 if hi_x < lo_x or hi_z < lo_z:
                     continue
                 yield p.k, float(rng.uniform(lo_x, hi_x)), p.box[4], float(rng.uniform(lo_z, hi_z))
+
+    def _exhaustive(self, cat: Category, lb, height: float):
+        """Every pose on a 10 cm lattice (random order): the last resort for required items."""
+        ix0, iz0, ix1, iz1 = self.inner
+        poses = []
+        if cat.placement in ("wall", "corner"):
+            for side, k in _SIDE_K.items():
+                rx0, rz0, rx1, rz1 = _rot_box(lb, k)
+                if side in ("-z", "+z"):
+                    tz = iz0 - rz0 if side == "-z" else iz1 - rz1
+                    poses += [(k, tx, 0.0, tz) for tx in np.arange(ix0 - rx0, ix1 - rx1 + 1e-9, 0.1)]
+                else:
+                    tx = ix0 - rx0 if side == "-x" else ix1 - rx1
+                    poses += [(k, tx, 0.0, tz) for tz in np.arange(iz0 - rz0, iz1 - rz1 + 1e-9, 0.1)]
+        elif cat.placement == "center":
+            for k in range(4):
+                rx0, rz0, rx1, rz1 = _rot_box(lb, k)
+                for tx in np.arange(ix0 - rx0, ix1 - rx1 + 1e-9, 0.1):
+                    poses += [(k, tx, 0.0, tz) for tz in np.arange(iz0 - rz0, iz1 - rz1 + 1e-9, 0.1)]
+        for i in self.rng.permutation(len(poses)):
+            k, tx, ty, tz = poses[int(i)]
+            yield k, float(tx), ty, float(tz)
 
     def _anchor_slots(self, cat: Category, lb, parent: Placed):
         """Poses of an anchored child around ``parent`` (in world), in random order."""
@@ -517,11 +597,18 @@ class RoomFurnisher:
 
     def place(self, cat: Category, required: bool, color: Optional[str] = None, parent: Optional[Placed] = None) -> Optional[Placed]:
         """Try to place one object of ``cat``; returns it or None."""
-        tries = (1.0, 0.5, 0.0) if required else (1.0,)
+        tries = (1.0, 0.5, 0.0, -1.0) if required else (1.0,)
         for shrink in tries:
-            parts, lb, ly0, ly1 = self._draw(cat, shrink)
+            parts, lb, ly0, ly1 = self._draw(cat, max(shrink, 0.0))
             flat = cat.placement == "floor"
-            poses = self._anchor_slots(cat, lb, parent) if parent is not None else self._candidates(cat, lb, ly1, 25 if required else 12)
+            if parent is not None:
+                poses = self._anchor_slots(cat, lb, parent)
+            elif shrink < 0:
+                # last resort: every lattice pose, with door zones at the contract's 0.9 m minimum
+                self.zones = door_zones(self.plan, self.room, min(self.opts.door_clearance, 0.9))
+                poses = self._exhaustive(cat, lb, ly1)
+            else:
+                poses = self._candidates(cat, lb, ly1, 25 if required else 12)
             for k, tx, ty, tz in poses:
                 rb = _rot_box(lb, k)
                 b = (rb[0] + tx, ly0 + ty, rb[1] + tz, rb[2] + tx, ly1 + ty, rb[3] + tz)
@@ -529,7 +616,9 @@ class RoomFurnisher:
                     continue
                 p = Placed(cat.name, b, k, (tx, ty, tz), lb, flat)
                 self._emit(cat, p, parts, color)
+                self.zones = self.full_zones
                 return p
+        self.zones = self.full_zones
         return None
 
     def _emit(self, cat: Category, p: Placed, parts, color: Optional[str]) -> None:
@@ -545,15 +634,20 @@ class RoomFurnisher:
             self.blocked |= self._footprint_mask(p.box)
 
     def furnish(self) -> None:
-        """Place the room type's programme: required items first in order, then optional ones."""
+        """Place the room type's programme: required items first, then the optional ones in order."""
         rng = self.rng
         required = set(REQUIRED.get(self.room.type, ()))
-        for name, prob, (lo, hi) in ROOM_FURNITURE.get(self.room.type, ()):
+        programme = ROOM_FURNITURE.get(self.room.type, ())
+        for name, _, _ in programme:
+            if name in required:
+                self.place(CATEGORIES[name], True)
+        for name, prob, (lo, hi) in programme:
             cat = CATEGORIES[name]
+            if name in required:
+                continue
             if name == "shower" and any(p.category == "bathtub" for p in self.placed):
                 continue
-            req = name in required
-            if not req and rng.random() >= min(1.0, prob * self.opts.furniture_density):
+            if rng.random() >= min(1.0, prob * self.opts.furniture_density):
                 continue
             n = int(rng.integers(lo, hi + 1))
             if name in ANCHORS:
@@ -565,7 +659,7 @@ class RoomFurnisher:
                             break
                 continue
             for _ in range(n):
-                if self.place(cat, req) is None:
+                if self.place(cat, False) is None:
                     break
 
 

@@ -187,7 +187,8 @@ def load_scene(path: PathLike, up_axis: str = "y") -> Scene:
             vc = np.asarray(visual.vertex_colors)[:, :3]
         if uv is None or len(uv) != len(v):
             uv = np.zeros((len(v), 2))
-        v = v @ np.asarray(transform)[:3, :3].T + np.asarray(transform)[:3, 3]
+        with np.errstate(invalid="ignore", over="ignore"):
+            v = v @ np.asarray(transform)[:3, :3].T + np.asarray(transform)[:3, 3]
         if up_axis == "z":
             v = np.stack([v[:, 0], v[:, 2], -v[:, 1]], axis=1)
         if not np.all(np.isfinite(v)):

@@ -19,7 +19,7 @@ TEXTURE_SIZE = 64
 # metres covered by one repeat of each kind (so planks/tiles keep a physical size)
 TEXTURE_REPEAT_M: Dict[str, float] = {
     "wood": 1.0, "tiles": 0.9, "carpet": 1.0, "plaster": 2.0, "fabric": 0.25, "marble": 1.0, "brick": 1.0,
-    "art": 1.0, "parquet": 0.8,
+    "art": 1.0, "parquet": 0.8, "grain": 1.0, "sky": 1.0,
 }
 
 
@@ -75,6 +75,27 @@ def wood(rng: np.random.Generator, color: Color, size: int = TEXTURE_SIZE) -> np
     return _finish(color, shade)
 
 
+def grain(rng: np.random.Generator, color: Color, size: int = TEXTURE_SIZE) -> np.ndarray:
+    """Furniture wood: continuous grain lines along u, no plank seams."""
+    turb = periodic_noise(rng, size, (8, 2))
+    v = np.arange(size)[:, None] / size
+    rings = 0.5 + 0.5 * np.sin(2 * np.pi * (14 * v + 2.5 * turb))
+    shade = 0.82 + 0.14 * rings ** 3 + 0.06 * periodic_noise(rng, size, 16)
+    return _finish(color, shade)
+
+
+def sky(rng: np.random.Generator, color: Color, size: int = TEXTURE_SIZE) -> np.ndarray:
+    """A window's view: sky brightening towards the horizon over a band of greenery."""
+    v = np.arange(size)[:, None] / size  # row 0 = top
+    sky_c = np.asarray(color)[None, None, :] * (0.8 + 0.35 * v[..., None])
+    clouds = fractal_noise(rng, size, 4, 3)[..., None]
+    sky_c = sky_c * (1 - 0.35 * (clouds > 0.6)) + 0.35 * (clouds > 0.6)
+    horizon = 0.62 + 0.08 * periodic_noise(rng, size, (1, 6))[0][None, :]
+    green = np.array([0.25, 0.45, 0.22]) * (0.8 + 0.3 * fractal_noise(rng, size, 8, 2))[..., None]
+    img = np.where((v > horizon)[..., None], green, sky_c)
+    return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
 def tiles(rng: np.random.Generator, color: Color, size: int = TEXTURE_SIZE, grout: Color = (0.85, 0.85, 0.82)) -> np.ndarray:
     """Square tiles with a grout grid and slight per-tile tone variation."""
     n = int(rng.choice([3, 4]))
@@ -82,8 +103,8 @@ def tiles(rng: np.random.Generator, color: Color, size: int = TEXTURE_SIZE, grou
     iy, ix = np.floor(t).astype(int), np.floor(t).astype(int)
     tone = 0.88 + 0.17 * rng.random((n, n))
     shade = tone[iy[:, None], ix[None, :]] * (0.96 + 0.04 * periodic_noise(rng, size, 8))
-    g = max(1, size // 64)
-    line = (np.arange(size) % (size // n)) < g
+    # one grout texel at the start of every tile (so the seam of the repeat is one too)
+    line = (t % 1.0) < (n / size) * 0.999
     img = _finish(color, shade)
     gc = np.asarray(_finish(grout, np.ones((1, 1))))[0, 0]
     img[line, :] = gc
@@ -166,7 +187,7 @@ def art(rng: np.random.Generator, color: Color, size: int = TEXTURE_SIZE) -> np.
 
 GENERATORS: Dict[str, Callable[..., np.ndarray]] = {
     "wood": wood, "tiles": tiles, "carpet": carpet, "plaster": plaster, "fabric": fabric,
-    "marble": marble, "brick": brick, "parquet": parquet, "art": art,
+    "marble": marble, "brick": brick, "parquet": parquet, "art": art, "grain": grain, "sky": sky,
 }
 
 

@@ -1,0 +1,235 @@
+"""Generated datasets: layout, splits, grounding, expert trajectories, distances, errors."""
+import gzip
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+from vlnsim import episodes as E
+from vlnsim.cli import main as cli_main
+from vlnsim.errors import EpisodeFormatError, GenerationError
+
+pytest.importorskip("vlnsim.simulator")
+pytest.importorskip("vlnsim.nav.follower")
+
+from vlnsim.agent import Action  # noqa: E402
+from vlnsim.episodes.generate import generate_dataset  # noqa: E402
+from vlnsim.episodes.validate import check_episode_navigable  # noqa: E402
+from vlnsim.scene.catalogue import CATEGORIES, COLORS  # noqa: E402
+from vlnsim.scene.io import load_scene  # noqa: E402
+from vlnsim.simulator import Simulator  # noqa: E402
+
+NAME = "tiny"
+KW = dict(num_houses=3, episodes_per_house=6, seed=5, num_rooms=4)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gen")
+    stats = generate_dataset(root, NAME, progress=False, **KW)
+    return root, stats
+
+
+@pytest.fixture(scope="module")
+def scenes(data):
+    """Loaded scene and a sensorless simulator per scene id, built independently of the generator."""
+    root, _ = data
+    out = {}
+    for split in E.available_splits(root, NAME):
+        for sid in E.load_split(root, NAME, split).scene_ids:
+            if sid not in out:
+                scene = load_scene(E.resolve_scene_path(root, sid))
+                out[sid] = (scene, Simulator(scene, sensors=[]))
+    return out
+
+
+def test_layout_and_splits(data):
+    root, stats = data
+    base = root / "datasets" / NAME / "v1"
+    assert E.available_splits(root, NAME) == ["train", "val_seen", "val_unseen", "test"]
+    for split in E.SPLITS:
+        assert (base / split / f"{split}_gt.json.gz").is_file()
+    assert (base / "tokenizer.json").is_file()
+    splits = {s: E.load_split(root, NAME, s) for s in E.SPLITS}
+    scenes = {s: set(d.scene_ids) for s, d in splits.items()}
+    assert len(scenes["train"]) == 1 and scenes["val_seen"] == scenes["train"]
+    assert not scenes["val_unseen"] & (scenes["train"] | scenes["test"])
+    assert not scenes["test"] & scenes["train"]
+    assert sum(len(d) for d in splits.values()) == stats["episodes"] == 3 * 6
+    for sid in set().union(*scenes.values()):
+        assert re.fullmatch(r"procgen/house_(\d{5})/house_\1\.glb", sid)
+        path = E.resolve_scene_path(root, sid)
+        assert path.with_name(path.stem + ".semantic.json").is_file()
+    # episode ids unique per split; three instructions per trajectory, sharing the path
+    for d in splits.values():
+        assert len({e.episode_id for e in d}) == len(d)
+        by_traj = {}
+        for e in d:
+            by_traj.setdefault(e.trajectory_id, []).append(e)
+        for eps in by_traj.values():
+            assert len(eps) == 3 and len({e.instruction.instruction_text for e in eps}) == 3
+            assert all(e.reference_path == eps[0].reference_path for e in eps)
+
+
+def test_vocabulary_tokens_and_tokenizer(data):
+    root, _ = data
+    train = E.load_split(root, NAME, "train")
+    vocab = E.Vocabulary(train.word_list)
+    train_words = {w for e in train for w in E.tokenize(e.instruction.instruction_text)}
+    assert set(vocab.word_list[3:]) == train_words  # built from the train split only
+    for split in E.SPLITS:
+        d = E.load_split(root, NAME, split)
+        assert d.word_list == train.word_list
+        for e in d:
+            assert e.instruction.instruction_tokens == vocab.encode(e.instruction.instruction_text)
+    tok = E.load_tokenizer(root / "datasets" / NAME / "v1")
+    enc = tok.encode(train.episodes[0].instruction.instruction_text)
+    assert enc.tokens[0] == "[CLS]" and "[UNK]" not in enc.tokens
+
+
+def test_geodesic_distances_and_paths_match_simulator(data, scenes):
+    root, _ = data
+    for split in E.SPLITS:
+        for e in E.load_split(root, NAME, split).episodes[::3]:
+            pf = scenes[e.scene_id][1].pathfinder
+            check_episode_navigable(e, pf)
+            d = pf.geodesic_distance(e.start_position, e.goals[0].position)
+            assert e.geodesic_distance == pytest.approx(d, rel=1e-9, abs=1e-9)
+            assert 4.0 <= e.geodesic_distance <= 20.0
+            assert e.goals[0].radius == 3.0
+            ref = np.asarray(e.reference_path)
+            assert np.allclose(ref[0], e.start_position, atol=1e-6) and np.allclose(ref[-1], e.goals[0].position, atol=1e-6)
+            assert np.linalg.norm(np.diff(ref, axis=0), axis=1).sum() == pytest.approx(d, rel=1e-9)
+            q = e.start_rotation
+            assert q[0] == 0.0 and q[2] == 0.0 and math.isclose(q[1] ** 2 + q[3] ** 2, 1.0)
+
+
+def _point_to_polyline(p, poly):
+    a, b = poly[:-1], poly[1:]
+    ab = b - a
+    t = np.clip(((p - a) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-12), 0, 1)
+    return float(np.linalg.norm(a + t[:, None] * ab - p, axis=1).min())
+
+
+def test_gt_trajectories_replay_and_follow_reference(data, scenes):
+    root, _ = data
+    for split in ("train", "val_unseen"):
+        d = E.load_split(root, NAME, split)
+        gt = E.load_gt(E.split_path(root, NAME, split, gt=True))
+        assert set(gt) == {str(e.episode_id) for e in d}
+        for e in d.episodes[::3]:
+            rec = gt[str(e.episode_id)]
+            locs, acts = np.asarray(rec["locations"]), rec["actions"]
+            assert acts[-1] == Action.STOP and Action.STOP not in acts[:-1]
+            assert len(locs) == len(acts) and np.allclose(locs[0], e.start_position)
+            # independent replay of the recorded actions reproduces the recorded locations
+            sim = scenes[e.scene_id][1]
+            sim.reset(position=e.start_position, rotation=e.start_rotation)
+            for a, loc in zip(acts[:-1], locs[1:]):
+                sim.step(a)
+                assert np.allclose(sim.agent_state.position, loc, atol=1e-6)
+            goal = np.asarray(e.goals[0].position)
+            assert sim.pathfinder.geodesic_distance(locs[-1], goal) < 1.0  # stops at the goal, well inside 3 m
+            ref = np.asarray(e.reference_path)
+            assert max(_point_to_polyline(p, ref) for p in locs) < 0.75  # the expert walks the reference path
+
+
+def _mentions(text):
+    cats = sorted(CATEGORIES, key=len, reverse=True)
+    cols = sorted(COLORS, key=len, reverse=True)
+    pat = re.compile(r"\bthe (?:(%s) )?(%s)\b" % ("|".join(map(re.escape, cols)), "|".join(map(re.escape, cats))))
+    return [(m.group(2), m.group(1) or "", m.start()) for m in pat.finditer(text.lower())]
+
+
+def test_instructions_are_grounded_in_the_house(data, scenes):
+    root, _ = data
+    named = 0
+    for split in E.SPLITS:
+        for e in E.load_split(root, NAME, split):
+            scene = scenes[e.scene_id][0]
+            text = e.instruction.instruction_text
+            furniture = [o for o in scene.objects if o.category in CATEGORIES]
+            found = _mentions(text)
+            named += bool(found)
+            for cat, color, _ in found:
+                assert any(o.category == cat and o.color.lower() == color for o in furniture) or \
+                    (not color and any(o.category == cat for o in furniture)), (cat, color, text)
+            low = text.lower()
+            stop_at = [m.start() for m in re.finditer(r"\b(stop|wait|your goal)\b", low)][-1]
+            stop = [m for m in found if m[2] >= stop_at]
+            goal = e.goals[0].position
+            if stop:
+                cat, color, _ = stop[-1]
+                assert any(o.category == cat and o.color.lower() == color
+                           and math.dist((o.center[0], o.center[2]), (goal[0], goal[2])) <= 3.0 for o in furniture), text
+            else:
+                room = scene.room_at(goal[0], goal[2])
+                assert room is not None and room.type.replace("_", " ") in low[stop_at:], text
+    assert named > 0
+
+
+def test_r2r_export_round_trip_of_generated_split(data, tmp_path):
+    root, _ = data
+    d = E.load_split(root, NAME, "val_unseen")
+    E.save_r2r(E.episodes_to_r2r(d), tmp_path / "R2R_val_unseen.json")
+    recs = E.load_r2r(tmp_path / "R2R_val_unseen.json")
+    assert all(len(r.instructions) == 3 for r in recs)
+    back = E.r2r_to_episodes(recs, vocab=E.Vocabulary(d.word_list))
+    for a, b in zip(d.episodes, back.episodes):
+        da, db = a.to_dict(), b.to_dict()
+        assert np.allclose(da.pop("start_rotation"), db.pop("start_rotation"), atol=1e-12)
+        da["info"] = {"geodesic_distance": da["info"]["geodesic_distance"]}  # generator annotations are not R2R fields
+        assert da == db
+
+
+def test_dataset_stats_command(data, tmp_path, capsys):
+    root, stats = data
+    out = tmp_path / "stats.json"
+    assert cli_main(["dataset-stats", str(root / "datasets" / NAME / "v1"), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "unseen splits share no scene with other splits: yes" in text
+    st = json.loads(out.read_text())
+    for split in E.SPLITS:
+        assert st["splits"][split]["episodes"] == len(E.load_split(root, NAME, split))
+    assert st["unseen_leak"] == [] and st["scene_overlap"]["train/val_unseen"] == []
+    assert st["scene_overlap"]["train/val_seen"] != []
+    assert st["vocab_size"] == stats["vocab_size"]
+    assert sum(h["count"] for h in st["path_length_histogram"]) == stats["episodes"]
+    assert 0.0 < st["splits"]["train"]["landmark_share"] <= 1.0
+
+
+def test_generation_is_deterministic_and_independent_of_workers(data, tmp_path):
+    root, _ = data
+    # the CLI with 2 worker processes reproduces the API run byte for byte
+    rc = cli_main(["generate", "--name", NAME, "--houses", "3", "--episodes-per-house", "6", "--seed", "5",
+                   "--rooms", "4", "--workers", "2", "--data-root", str(tmp_path), "--quiet"])
+    assert rc == 0
+    for split in E.SPLITS:
+        for gt in (False, True):
+            a = E.split_path(root, NAME, split, gt=gt).read_bytes()
+            b = E.split_path(tmp_path, NAME, split, gt=gt).read_bytes()
+            assert gzip.decompress(a) == gzip.decompress(b), (split, gt)
+
+
+def test_impossible_requests_fail_fast(tmp_path):
+    # a 3-room house has no 60 m path: sampling gives up after a bounded number of tries
+    with pytest.raises(GenerationError, match=r"\[60.0, 80.0\] m after 5 start points"):
+        generate_dataset(tmp_path, "bad", num_houses=1, episodes_per_house=1, seed=1, num_rooms=3,
+                         min_distance=60.0, max_distance=80.0, progress=False, max_start_attempts=5)
+    with pytest.raises(GenerationError, match="distance range"):
+        generate_dataset(tmp_path, "bad", num_houses=1, episodes_per_house=1, min_distance=10, max_distance=5)
+
+
+def test_goal_off_navigable_area_is_reported(data, scenes):
+    root, _ = data
+    e = E.load_split(root, NAME, "test").episodes[0]
+    pf = scenes[e.scene_id][1].pathfinder
+    lo, hi = scenes[e.scene_id][0].bounds
+    e.goals[0].position = [float(hi[0]) + 0.5, 0.0, float(hi[2]) + 0.5]  # outside the walls
+    with pytest.raises(EpisodeFormatError, match=r"goals\[0\]\.position"):
+        check_episode_navigable(e, pf)
+    e.goals[0].position = [e.start_position[0], 1.2, e.start_position[2]]  # floating above the floor
+    with pytest.raises(EpisodeFormatError, match="not on the navigable area"):
+        check_episode_navigable(e, pf)

@@ -1,0 +1,148 @@
+"""``vlnsim demo``: the main job, end to end, on the built-in procedural dataset.
+
+Generates a small procedural VLN-CE dataset, trains the CPU demo agent (CMA, tiny CLIP,
+DAgger), evaluates it against the baselines on val_unseen, renders a few rollout videos
+and prints a table. Everything goes under ``--out`` (default ``runs/demo/``); a second
+run reuses the dataset and the checkpoint unless ``--fresh`` is given.
+
+Each stage goes through the same public CLI commands a user would run
+(``vlnsim generate``, ``vlnsim train``, ``vlnsim eval``, ``vlnsim render-rollout``), so
+the demo exercises exactly what the README documents.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+from ..io_utils import atomic_write_text
+
+BASELINES = ("random", "forward-only", "expert")
+TABLE_KEYS = ("sr", "spl", "ndtw", "osr", "ne", "tl")
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def _run(argv: List[str]) -> None:
+    """Run one vlnsim sub-command in-process; raise if it fails."""
+    from ..cli import main as cli_main
+
+    print(f"\n$ vlnsim {' '.join(argv)}", flush=True)
+    rc = cli_main(argv)
+    if rc != 0:
+        raise SystemExit(f"vlnsim demo: step 'vlnsim {argv[0]}' failed with exit code {rc}")
+
+
+def _stage(title: str) -> float:
+    print(f"\n==== {title} ====", flush=True)
+    return time.perf_counter()
+
+
+def format_table(summary: Dict[str, Dict[str, float]]) -> str:
+    """A plain-text table of the headline metrics of each agent."""
+    header = f"{'agent':<26}" + "".join(f"{k.upper():>8}" for k in TABLE_KEYS) + f"{'episodes':>10}"
+    lines = [header, "-" * len(header)]
+    for name, m in summary.items():
+        row = f"{name:<26}" + "".join(f"{float(m.get(k, float('nan'))):>8.3f}" for k in TABLE_KEYS)
+        lines.append(row + f"{int(m.get('episodes', 0)):>10d}")
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    t_start = time.perf_counter()
+    out = Path(args.out)
+    data_root = Path(args.data_root)
+    if args.fresh:
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(data_root / "datasets" / args.dataset, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    config = Path(args.config) if args.config else _repo_root() / "configs" / "il_cma_demo_cpu.yaml"
+
+    # 1. dataset --------------------------------------------------------------
+    t = _stage("1/5 dataset")
+    split_file = data_root / "datasets" / args.dataset / "v1" / "val_unseen" / "val_unseen.json.gz"
+    if split_file.is_file():
+        print(f"reusing the dataset at {split_file.parent.parent} (pass --fresh to regenerate)")
+    else:
+        _run(["generate", "--name", args.dataset, "--houses", str(args.houses),
+              "--episodes-per-house", str(args.episodes_per_house), "--seed", str(args.seed),
+              "--data-root", str(data_root)])
+    print(f"[{time.perf_counter() - t:.0f} s]")
+
+    # 2. training ---------------------------------------------------------------
+    t = _stage("2/5 training the CMA agent (imitation learning with DAgger)")
+    run_dir = out / "train"
+    _run(["train", "--config", str(config), "--run-dir", str(run_dir), "--data-root", str(data_root),
+          "--resume", f"env.dataset={args.dataset}"])
+    print(f"[{time.perf_counter() - t:.0f} s]")
+
+    # 3. evaluation ---------------------------------------------------------------
+    t = _stage(f"3/5 evaluation on {args.split}")
+    agents: Dict[str, List[str]] = {"cma": ["--ckpt", str(run_dir)]}
+    if not args.no_ablations:
+        agents["cma (no instruction)"] = ["--ckpt", str(run_dir), "--ablate", "instruction"]
+        agents["cma (no vision)"] = ["--ckpt", str(run_dir), "--ablate", "vision"]
+    for b in BASELINES:
+        agents[b] = ["--agent", b]
+    summary: Dict[str, Dict[str, float]] = {}
+    for name, who in agents.items():
+        eval_dir = out / "eval" / name.replace(" ", "_").replace("(", "").replace(")", "")
+        cmd = ["eval", *who, "--split", args.split, "--out", str(eval_dir), "--data-root", str(data_root),
+               "--dataset", args.dataset, "--seed", str(args.seed)]
+        if args.eval_episodes:
+            cmd += ["--episodes", str(args.eval_episodes)]
+        _run(cmd)
+        summary[name] = json.loads((eval_dir / "metrics.json").read_text())
+    print(f"[{time.perf_counter() - t:.0f} s]")
+
+    # 4. videos --------------------------------------------------------------------
+    t = _stage("4/5 rollout videos")
+    video_dirs = {}
+    if args.rollouts > 0:
+        for name, who in (("cma", ["--ckpt", str(run_dir)]), ("expert", ["--agent", "expert"])):
+            vdir = out / "videos" / name
+            _run(["render-rollout", *who, "--split", args.split, "--episodes", str(args.rollouts),
+                  "--out", str(vdir), "--data-root", str(data_root), "--dataset", args.dataset])
+            video_dirs[name] = vdir
+    print(f"[{time.perf_counter() - t:.0f} s]")
+
+    # 5. summary ---------------------------------------------------------------------
+    _stage("5/5 summary")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    print(format_table(summary))
+    print(f"\nsummary:      {out / 'summary.json'}")
+    print(f"metrics JSON: {out / 'eval'}/<agent>/metrics.json (+ episodes.jsonl)")
+    print(f"TensorBoard:  tensorboard --logdir {run_dir}")
+    for name, vdir in video_dirs.items():
+        vids = sorted(vdir.glob("*.mp4"))
+        print(f"videos ({name}): {vdir} ({len(vids)} MP4)")
+    print(f"\nvlnsim demo finished in {time.perf_counter() - t_start:.0f} s")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="the main job: generate data, train, evaluate vs baselines, render videos",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data-root", default="data", help="data root (default data/)")
+    p.add_argument("--dataset", default="procgen_r2r", help="dataset name (default procgen_r2r)")
+    p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
+    p.add_argument("--config", default=None, help="training YAML (default configs/il_cma_demo_cpu.yaml)")
+    p.add_argument("--houses", type=int, default=30, help="houses in the generated dataset (default 30)")
+    p.add_argument("--episodes-per-house", type=int, default=50, help="episodes per house (default 50)")
+    p.add_argument("--split", default="val_unseen", help="evaluation split (default val_unseen)")
+    p.add_argument("--eval-episodes", type=int, default=100, help="episodes per evaluation (default 100; 0 = all)")
+    p.add_argument("--rollouts", type=int, default=2, help="videos per agent (default 2)")
+    p.add_argument("--no-ablations", action="store_true", help="skip the no-instruction / no-vision evaluations")
+    p.add_argument("--seed", type=int, default=0, help="seed of dataset generation and evaluation (default 0)")
+    p.add_argument("--fresh", action="store_true", help="start over: delete the demo dataset and outputs first")
+    p.set_defaults(func=main)
