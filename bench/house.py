@@ -22,10 +22,10 @@ from vlnsim.scene.house import generate_house
 
 
 def topdown(scene, meters_per_pixel: float = 0.025) -> np.ndarray:
-    """Top-down image of a house without its ceilings, (H, W, 3) uint8 (row 0 = min z)."""
+    """Top-down image of a house without its ceilings and ceiling lamps, (H, W, 3) uint8 (row 0 = min z)."""
     from vlnsim.render.renderer import render_topdown
 
-    return render_topdown(scene, meters_per_pixel=meters_per_pixel, skip_categories=("ceiling",))
+    return render_topdown(scene, meters_per_pixel=meters_per_pixel, skip_categories=("ceiling", "ceiling lamp"))
 
 
 def _label(img: np.ndarray, scene, mpp: float):
@@ -56,9 +56,14 @@ def first_person_views(scene, n_views: int, seed: int, size: int = 256) -> List[
     for r in rooms:
         p = np.asarray(r.polygon)
         lo, hi = p.min(axis=0), p.max(axis=0)
-        # stand near a wall, looking into the room
-        x, z = lo + (hi - lo) * rng.uniform(0.3, 0.7, size=2)
-        yaw = float(rng.uniform(-np.pi, np.pi))
+        # stand in a free spot near a corner, looking across the room (forward = (-sin, -cos))
+        occupied = [o for o in scene.objects if o.room == r.id and o.bbox_min[1] < 0.05 and o.category != "rug"]
+        for _ in range(50):
+            x, z = lo + (hi - lo) * rng.uniform(0.15, 0.4, size=2) * rng.choice([1, -1], 2) % (hi - lo)
+            if not any(o.bbox_min[0] - 0.2 < x < o.bbox_max[0] + 0.2 and o.bbox_min[2] - 0.2 < z < o.bbox_max[2] + 0.2 for o in occupied):
+                break
+        cx, cz = (lo + hi) / 2
+        yaw = float(np.arctan2(-(cx - x), -(cz - z))) + float(rng.uniform(-0.3, 0.3))
         obs = renderer.render([spec], position=[x, 0.0, z], rotation=quat_from_yaw(yaw))
         out.append(obs["rgb"])
     return out

@@ -35,9 +35,11 @@ class SceneSlot:
         self._topdown = None
 
     def topdown(self):
-        """The scene's top-down map (built on first use: only ``render()`` needs it)."""
+        """(map image, world (x, z) of its pixel-grid origin, metres per pixel), built on first use."""
         if self._topdown is None:
-            self._topdown = self.sim.topdown_map(meters_per_pixel=self._topdown_mpp)
+            img = self.sim.topdown_map(meters_per_pixel=self._topdown_mpp)
+            lo = np.asarray(self.sim.scene.bounds[0], dtype=np.float64)
+            self._topdown = (img, (float(lo[0]), float(lo[2])), self._topdown_mpp)
         return self._topdown
 
     def close(self) -> None:
@@ -204,12 +206,16 @@ class NavEnv(gym.Env):
         self._steps += 1
         self._last_action = act
         stopped = act == Action.STOP
-        if not stopped:
+        if stopped:
+            # STOP does not move the agent: repeat the frame, as new arrays (callers keep
+            # the previous observation and may modify it).
+            self._raw_obs = {k: v.copy() for k, v in self._raw_obs.items()}
+        else:
             self._raw_obs = self.sim.step(act)
             p = self._position()
-            if p != self._path[-1]:
+            if p != self._path[-1]:  # turns and blocked moves leave d unchanged: skip the query
                 self._path.append(p)
-            self._distance = self._geodesic_to_goal(p)
+                self._distance = self._geodesic_to_goal(p)
         success = stopped and self._is_success()
         reward = self._reward(self._distance, success)
         terminated = bool(stopped)
@@ -225,10 +231,10 @@ class NavEnv(gym.Env):
     def _parse_action(self, action: Any) -> Action:
         a = np.asarray(action)
         if a.size != 1 or not np.issubdtype(a.dtype, np.integer):
-            raise InvalidActionError(f"action {action!r} is outside the action space Discrete(4); expected an integer in 0..3")
+            raise InvalidActionError(f"action {a.tolist()!r} is outside the action space Discrete(4); expected an integer in 0..3")
         code = int(a.reshape(()))
         if not 0 <= code < self.action_space.n:
-            raise InvalidActionError(f"action {action!r} is outside the action space Discrete(4); expected an integer in 0..3")
+            raise InvalidActionError(f"action {code} is outside the action space Discrete(4); expected an integer in 0..3")
         return Action(code)
 
     # ------------------------------------------------------------------ measures

@@ -314,8 +314,9 @@ def test_async_vector_env_deterministic_and_equals_single_envs(data_root):
             obs, r, term, trunc, info = vec.step(a)
             out.append(obs)
             rewards.append(r)
-            if "metrics" in info:
-                metrics.append({k: np.asarray(v).tolist() for k, v in info["metrics"].items()})
+            if "final_info" in info:  # SameStep autoreset: the ended episode's info
+                fm = info["final_info"]["metrics"]
+                metrics.append({k: np.asarray(v).tolist() for k, v in fm.items()})
         vec.close()
         return out, np.array(rewards), metrics
 
@@ -345,8 +346,11 @@ def test_worker_exception_names_index_and_close_leaves_no_processes(data_root):
     vec.reset(seed=0)
     procs = list(vec.processes)
     assert all(p.is_alive() for p in procs)
-    with pytest.raises(InvalidActionError, match=r"vector env index 1: InvalidActionError: action 7"):
+    # gymnasium logs the worker's traceback through warnings before re-raising
+    with pytest.warns(UserWarning) as logged, \
+            pytest.raises(InvalidActionError, match=r"vector env index 1: InvalidActionError: action 7 is outside"):
         vec.step(np.array([1, 7]))
+    assert any("Worker-1" in str(w.message) for w in logged)
     vec.close()
     assert not any(p.is_alive() for p in procs)
     assert multiprocessing.active_children() == []

@@ -205,20 +205,24 @@ def test_semantic_ids_at_projected_object_centres():
     assert set(np.unique(sem)) == {-1, 3, 7, 9}
 
 
-def checker_scene(base=(1.0, 1.0, 1.0), vertex_colors=None) -> Scene:
-    """A 2x2-texel checker on the quad z = -1, x, y in [-1, 1] (fills a 90-degree view)."""
+def checker_scene(base=(1.0, 1.0, 1.0), vertex_colors=None, extra_texture=False) -> Scene:
+    """A 2x2-texel checker on the quad z = -1, x, y in [-1, 1] (fills a 90-degree view);
+    ``extra_texture`` adds an unused 3x5 texture (textures of mixed sizes)."""
     tex = np.array([[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [255, 255, 255]]], dtype=np.uint8)
     v = np.array([[-1, -1, -1], [1, -1, -1], [1, 1, -1], [-1, 1, -1]], dtype=float)
     uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=float)  # v up: (0, 0) is bottom-left
     f = np.array([[0, 1, 2], [0, 2, 3]])
     mats = [Material("checker", base, tex if vertex_colors is None else None)]
+    if extra_texture:
+        mats.append(Material("other", (1, 1, 1), np.full((3, 5, 3), 77, np.uint8)))
     return Scene(v, f, np.array([5, 5]), np.array([0, 0]), uv, mats, [SceneObject(5, "board")],
                  vertex_colors=vertex_colors)
 
 
-@pytest.mark.parametrize("texture_filter", ["nearest", "bilinear"])
-def test_texture_pattern_appears_at_expected_pixels(texture_filter):
-    r = Renderer(checker_scene(), shading=ShadingConfig(texture_filter=texture_filter, ambient=1.0, diffuse=0.0))
+@pytest.mark.parametrize("texture_filter, mixed", [("nearest", False), ("bilinear", False), ("nearest", True),
+                                                   ("bilinear", True)])
+def test_texture_pattern_appears_at_expected_pixels(texture_filter, mixed):
+    r = Renderer(checker_scene(extra_texture=mixed), shading=ShadingConfig(texture_filter=texture_filter, ambient=1.0, diffuse=0.0))
     s = SensorSpec("rgb", "rgb", 32, 32, 90.0, position=(0, 0, 0))
     img = r.render([s], (0, 0, 0), quat_from_yaw(0))["rgb"]
     assert img.shape == (32, 32, 3) and img.dtype == np.uint8
@@ -447,3 +451,14 @@ def test_warp_backend_matches_analytic_and_embree(scene_fn, shading):
     assert np.abs(warp["d"] - embree["d"]).max() < 1e-4
     assert np.mean(warp["s"] == embree["s"]) > 0.99
     assert np.mean(np.abs(warp["rgb"].astype(int) - embree["rgb"]).max(-1) <= 1) > 0.99
+
+
+def test_sliced_shading_equals_whole_frame_shading():
+    scene = checker_scene()
+    s = [SensorSpec("rgb", "rgb", 37, 29, 100.0, position=(0.1, 0.2, 0.3))]
+    pose = ((0.0, 0.0, 0.4), quat_from_yaw(0.3))
+    whole = Renderer(scene)
+    sliced = Renderer(scene)
+    sliced.tables.chunk = 100  # 37 * 29 pixels in 11 slices, the last one partial
+    a, b = whole.render(s, *pose)["rgb"], sliced.render(s, *pose)["rgb"]
+    assert np.array_equal(a, b) and (a.sum(-1) == 0).any()  # includes background pixels

@@ -31,33 +31,41 @@ def _png(img: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def write_checker_glb(path: Path) -> None:
+def write_checker_glb(path: Path, vertex_colors: np.ndarray | None = None) -> None:
     """A GLB written byte by byte (no trimesh): the quad z=-1, x,y in [-1,1], with glTF
-    texture coordinates, whose (0, 0) is the top-left of the image, on the top-left corner."""
+    texture coordinates, whose (0, 0) is the top-left of the image, on the top-left corner.
+    With ``vertex_colors`` (4, 3) float it is untextured, base colour (0.5, 1, 1), COLOR_0 set."""
     pos = np.array([[-1, 1, -1], [1, 1, -1], [1, -1, -1], [-1, -1, -1]], dtype=np.float32)
     uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32)  # glTF: v down
     idx = np.array([0, 3, 2, 0, 2, 1], dtype=np.uint16)  # counter-clockwise seen from +z
-    png = _png(CHECKER)
+    blobs = [pos.tobytes(), uv.tobytes(), idx.tobytes()]
+    blobs.append(_png(CHECKER) if vertex_colors is None else np.asarray(vertex_colors, np.float32).tobytes())
     chunks, views, off = [], [], 0
-    for blob in (pos.tobytes(), uv.tobytes(), idx.tobytes(), png):
+    for blob in blobs:
         pad = (-len(blob)) % 4
         views.append({"buffer": 0, "byteOffset": off, "byteLength": len(blob)})
         chunks.append(blob + b"\0" * pad)
         off += len(blob) + pad
+    accessors = [
+        {"bufferView": 0, "componentType": 5126, "count": 4, "type": "VEC3", "min": [-1, -1, -1], "max": [1, 1, -1]},
+        {"bufferView": 1, "componentType": 5126, "count": 4, "type": "VEC2"},
+        {"bufferView": 2, "componentType": 5123, "count": 6, "type": "SCALAR"},
+    ]
+    attributes = {"POSITION": 0, "TEXCOORD_0": 1}
     gltf = {
         "asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}],
         "nodes": [{"mesh": 0, "name": "board_01"}],
-        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "TEXCOORD_0": 1}, "indices": 2, "material": 0}]}],
-        "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}, "metallicFactor": 0.0}}],
-        "textures": [{"source": 0, "sampler": 0}], "samplers": [{"magFilter": 9728, "minFilter": 9728}],
-        "images": [{"bufferView": 3, "mimeType": "image/png"}],
-        "accessors": [
-            {"bufferView": 0, "componentType": 5126, "count": 4, "type": "VEC3", "min": [-1, -1, -1], "max": [1, 1, -1]},
-            {"bufferView": 1, "componentType": 5126, "count": 4, "type": "VEC2"},
-            {"bufferView": 2, "componentType": 5123, "count": 6, "type": "SCALAR"},
-        ],
-        "bufferViews": views, "buffers": [{"byteLength": off}],
+        "meshes": [{"primitives": [{"attributes": attributes, "indices": 2, "material": 0}]}],
+        "accessors": accessors, "bufferViews": views, "buffers": [{"byteLength": off}],
     }
+    if vertex_colors is None:
+        gltf["materials"] = [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}, "metallicFactor": 0.0}}]
+        gltf.update(textures=[{"source": 0, "sampler": 0}], samplers=[{"magFilter": 9728, "minFilter": 9728}],
+                    images=[{"bufferView": 3, "mimeType": "image/png"}])
+    else:
+        gltf["materials"] = [{"pbrMetallicRoughness": {"baseColorFactor": [0.5, 1.0, 1.0, 1.0]}}]
+        accessors.append({"bufferView": 3, "componentType": 5126, "count": 4, "type": "VEC3"})
+        attributes["COLOR_0"] = 3
     js = json.dumps(gltf).encode()
     js += b" " * ((-len(js)) % 4)
     binary = b"".join(chunks)
@@ -117,6 +125,16 @@ def test_hand_written_glb_texture_is_upright(tmp_path):
     assert scene.num_triangles == 2 and scene.objects[0].category == "board"
     assert np.array_equal(scene.materials[0].texture, CHECKER)
     assert_checker_upright(render_checker(scene))
+
+
+def test_gltf_vertex_colours_multiply_the_base_colour(tmp_path):
+    path = tmp_path / "vc.glb"
+    write_checker_glb(path, vertex_colors=np.array([[0.8, 0.4, 0.2]] * 4))
+    scene = load_scene(path)
+    assert scene.vertex_colors is not None and scene.vertex_colors[0].tolist() == [204, 102, 51]
+    assert np.allclose(scene.materials[0].base_color, (0.5, 1.0, 1.0), atol=1 / 255)
+    img = render_checker(scene)
+    assert np.abs(img[5, 20].astype(int) - [102, 102, 51]).max() <= 1
 
 
 def test_obj_with_mtl_texture_is_upright(tmp_path):
@@ -326,3 +344,25 @@ def test_bad_up_axis_and_bad_sidecar(tmp_path):
     sidecar_path(path).write_text("{not json")
     with pytest.raises(SceneFileError, match=r"s\.semantic\.json"):
         load_scene(path)
+
+
+def test_vertex_colour_round_trip(tmp_path):
+    ply = ("ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
+           "property uchar red\nproperty uchar green\nproperty uchar blue\nelement face 2\n"
+           "property list uchar int vertex_indices\nend_header\n"
+           "-1 -1 -1 250 0 0\n1 -1 -1 0 250 0\n1 1 -1 0 0 250\n-1 1 -1 90 90 90\n3 0 1 2\n3 0 2 3\n")
+    (tmp_path / "c.ply").write_text(ply)
+    scene = load_scene(tmp_path / "c.ply")
+    scene.materials[0].base_color = (0.5, 1.0, 1.0)
+    save_scene(scene, tmp_path / "c.glb")
+    back = load_scene(tmp_path / "c.glb")
+    assert np.array_equal(back.vertex_colors[back.faces], scene.vertex_colors[scene.faces])
+    assert back.materials[0].base_color == (0.5, 1.0, 1.0)
+    a, b = render_checker(scene), render_checker(back)
+    assert np.array_equal(a, b)
+    # pixel (16, 16) looks at (1/32, -1/32, -1) in triangle 0-1-2: barycentric interpolation
+    x, y = 1 / 32, -1 / 32
+    w2 = (y + 1) / 2
+    w1 = (x + 1) / 2 - w2
+    expect = (1 - w1 - w2) * np.array([250, 0, 0]) + w1 * np.array([0, 250, 0]) + w2 * np.array([0, 0, 250])
+    assert np.abs(a[16, 16] - expect * [0.5, 1, 1]).max() <= 1

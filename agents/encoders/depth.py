@@ -35,7 +35,8 @@ class DepthEncoder(nn.Module):
         output_dim: size of the pooled embedding (a linear map of the flattened map).
         input_size: depth is resized to this square size first (fixes the spatial grid).
         max_depth: metres mapped to 1.0 (depth is clipped to [0, max_depth]).
-        trainable: False freezes the weights (random features).
+        trainable: False freezes the convolutional trunk (random features, cacheable per
+            pose like frozen CLIP features); the pooling layer always trains.
     """
 
     def __init__(self, channels=(16, 32, 32), output_dim: int = 128, input_size: int = 64,
@@ -56,10 +57,24 @@ class DepthEncoder(nn.Module):
         self.output_dim = output_dim
         self.trainable = bool(trainable)
         if not self.trainable:
-            self.requires_grad_(False)
+            self.stem.requires_grad_(False)
+            self.stages.requires_grad_(False)
 
     def forward(self, depth: torch.Tensor):
         """Return ``(spatial (B, C, h*w), pooled (B, output_dim))``."""
+        spatial = self.spatial_features(depth)
+        return spatial, self.pool_features(spatial)
+
+    def pool_features(self, spatial: torch.Tensor) -> torch.Tensor:
+        """Pooled embedding (B, output_dim) of trunk features (B, C, h*w)."""
+        return self.pool(spatial)
+
+    def spatial_features(self, depth: torch.Tensor) -> torch.Tensor:
+        """Trunk features (B, C, h*w) of depth (B,H,W,1) in metres."""
+        with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
+            return self._trunk(depth)
+
+    def _trunk(self, depth: torch.Tensor) -> torch.Tensor:
         if depth.dim() == 3:
             depth = depth.unsqueeze(-1)
         x = depth.permute(0, 3, 1, 2).float().clamp(0.0, self.max_depth) / self.max_depth
@@ -68,4 +83,4 @@ class DepthEncoder(nn.Module):
         x = self.stages(self.stem(x))
         if x.shape[-1] != self.grid:
             x = F.adaptive_avg_pool2d(x, self.grid)
-        return x.flatten(2), self.pool(x)
+        return x.flatten(2)

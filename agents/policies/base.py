@@ -3,7 +3,8 @@
 Inputs are dicts of torch tensors with the env's observation keys (``rgb`` uint8
 (B,H,W,3), ``depth`` float (B,H,W,1), ``instruction`` int64 (B,L), ``instruction_mask``
 (B,L)). When the RGB tower is frozen, ``rgb_pooled`` (B,P) and ``rgb_patches`` (B,N,D)
-may replace ``rgb`` (cached CLIP features). Recurrent state is one tensor
+may replace ``rgb`` (cached CLIP features); when the depth trunk is frozen,
+``depth_features`` (B,C,h*w) may replace ``depth``. Recurrent state is one tensor
 (B, num_recurrent_layers, hidden_size); ``masks`` (B,) are 0 at an episode's first step
 (resets the state and the previous-action embedding), 1 afterwards.
 """
@@ -21,6 +22,7 @@ from torch import nn
 from ..encoders import CLIPEncoder, CLIPInstructionEncoder, DepthEncoder, LSTMInstructionEncoder
 
 NUM_ACTIONS = 4
+FRAME_KEYS = ("rgb", "depth", "rgb_pooled", "rgb_patches", "depth_features")
 Batch = Dict[str, torch.Tensor]
 
 
@@ -110,6 +112,11 @@ class Policy(nn.Module):
             return False
         return not any(p.requires_grad for p in self.clip.model.vision_model.parameters())
 
+    @property
+    def depth_frozen(self) -> bool:
+        """True when the depth trunk's features can be computed once and cached."""
+        return not self.depth_encoder.trainable
+
     def encode_rgb(self, batch: Batch) -> Tuple[torch.Tensor, torch.Tensor]:
         """(pooled (N,P), patches (N,K,D)) from cached features or by running CLIP."""
         if "rgb_pooled" in batch:
@@ -124,11 +131,19 @@ class Policy(nn.Module):
 
     def encode_frames(self, batch: Batch) -> Dict[str, torch.Tensor]:
         """Per-frame visual features for a flat (N, ...) batch."""
-        depth_spatial, depth_pooled = self.depth_encoder(batch["depth"])
+        if "depth_features" in batch:  # cached output of a frozen depth trunk
+            depth_spatial = batch["depth_features"].float()
+        else:
+            depth_spatial = self.depth_encoder.spatial_features(batch["depth"])
+        depth_pooled = self.depth_encoder.pool_features(depth_spatial)
         out = {"depth_spatial": depth_spatial.transpose(1, 2), "depth_pooled": depth_pooled}
         if self.clip is not None:  # a depth-only policy has no RGB tower
             out["rgb_pooled"], out["rgb_patches"] = self.encode_rgb(batch)
-        return out
+        return self.project_frames(out)
+
+    def project_frames(self, frames: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """State-independent per-frame projections, batched over all frames (subclass hook)."""
+        return frames
 
     def prev_action_features(self, prev_actions: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """Embedding of the previous action; index 0 is the start-of-episode token."""
@@ -168,15 +183,17 @@ class Policy(nn.Module):
                          masks: torch.Tensor) -> SequenceOutput:
         """Teacher-forced pass over time-major inputs (T, B, ...); instruction is (B, L)."""
         T, B = masks.shape
-        flat = {k: v.reshape(T * B, *v.shape[2:]) for k, v in batch.items()
-                if k in ("rgb", "depth", "rgb_pooled", "rgb_patches")}
+        flat = {k: v.reshape(T * B, *v.shape[2:]) for k, v in batch.items() if k in FRAME_KEYS}
         frames = self.encode_frames(flat)  # all frames at once; only the recurrent core loops
-        frames = {k: v.reshape(T, B, *v.shape[1:]) for k, v in frames.items()}
+        keys = list(frames)
+        # unbind (not frames[k][t]) so backward stacks T slices instead of T full-size zero fills.
+        per_t = [dict(zip(keys, vals)) for vals in zip(*(frames[k].reshape(T, B, *frames[k].shape[1:]).unbind(0) for k in keys))]
         instruction = self.encode_instruction(batch)
+        prev_t, masks_t = prev_actions.unbind(0), masks.unbind(0)
         logits, progress = [], []
         for t in range(T):
-            frame_t = {k: v[t] for k, v in frames.items()}
-            lg, pr, hidden, _ = self._core(frame_t, instruction, hidden, prev_actions[t], masks[t])
+            frame_t = per_t[t]
+            lg, pr, hidden, _ = self._core(frame_t, instruction, hidden, prev_t[t], masks_t[t])
             logits.append(lg)
             progress.append(pr)
         logits = torch.stack(logits)

@@ -44,22 +44,36 @@ class CMAPolicy(Policy):
         self.action_head = nn.Linear(H, NUM_ACTIONS)
         self.progress_head = nn.Linear(H, 1) if config.progress_monitor else None
 
+    def project_frames(self, frames):
+        """Keys/values of the visual attention and the pooled RGB embedding, for all frames at once."""
+        out = dict(frames)
+        if self.use_rgb:
+            patches = frames["rgb_patches"]
+            out["rgb_emb"] = self.rgb_fc(frames["rgb_pooled"])
+            out["rgb_keys"], out["rgb_values"] = self.rgb_k(patches), self.rgb_v(patches)
+        depth = frames["depth_spatial"]
+        out["depth_keys"], out["depth_values"] = self.depth_k(depth), self.depth_v(depth)
+        return out
+
+    def encode_instruction(self, batch):
+        """Token features, mask, pooled vector and the token keys of the state->text attention."""
+        tokens, mask, pooled = super().encode_instruction(batch)
+        return tokens, mask, pooled, self.text_k(tokens)
+
     def _core(self, frame, instruction, hidden, prev_actions, masks):
-        text_tokens, text_mask, _ = instruction
+        text_tokens, text_mask, _, text_keys = instruction
         m = (masks > 0).to(hidden.dtype).view(-1, 1)
         prev = self.prev_action_features(prev_actions, masks)
         first = [frame["depth_pooled"], prev]
         if self.use_rgb:
-            first.insert(0, self.rgb_fc(frame["rgb_pooled"]))
+            first.insert(0, frame["rgb_emb"])
         s = self.gru1(torch.cat(first, dim=1), hidden[:, 0] * m)
-        text, text_weights = masked_attention(self.state_q(s), self.text_k(text_tokens), text_tokens, text_mask)
+        text, text_weights = masked_attention(self.state_q(s), text_keys, text_tokens, text_mask)
         second = [s, text]
         if self.use_rgb:
-            patches = frame["rgb_patches"]
-            rgb_att, _ = masked_attention(self.rgb_q(text), self.rgb_k(patches), self.rgb_v(patches))
+            rgb_att, _ = masked_attention(self.rgb_q(text), frame["rgb_keys"], frame["rgb_values"])
             second.append(rgb_att)
-        depth = frame["depth_spatial"]
-        depth_att, _ = masked_attention(self.depth_q(text), self.depth_k(depth), self.depth_v(depth))
+        depth_att, _ = masked_attention(self.depth_q(text), frame["depth_keys"], frame["depth_values"])
         second += [depth_att, prev]
         h = self.gru2(self.compress(torch.cat(second, dim=1)), hidden[:, 1] * m)
         logits = self.action_head(h)

@@ -26,7 +26,7 @@ class Seq2SeqPolicy(Policy):
         self.progress_head = nn.Linear(H, 1) if config.progress_monitor else None
 
     def _core(self, frame, instruction, hidden, prev_actions, masks):
-        _, _, text_pooled = instruction
+        text_pooled = instruction[2]
         m = (masks > 0).to(hidden.dtype).view(-1, 1)
         parts = [text_pooled]
         if self.rgb_fc is not None:

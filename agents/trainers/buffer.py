@@ -29,8 +29,9 @@ class EpisodeRecord:
     Attributes:
         episode_id: dataset episode id.
         instruction: (L,) int64 word ids without padding.
-        frames: per-step observations/features, each (T, ...): ``depth`` and either
-            ``rgb`` (uint8) or ``rgb_pooled``/``rgb_patches`` (cached CLIP features).
+        frames: per-step observations/features, each (T, ...): ``depth`` (raw) or
+            ``depth_features`` (frozen trunk), and ``rgb`` (uint8) or
+            ``rgb_pooled``/``rgb_patches`` (frozen CLIP features).
         prev_actions: (T,) action executed before each step (0 at t = 0, masked).
         actions: (T,) executed actions.
         labels: (T,) expert actions (the training targets).
@@ -172,7 +173,7 @@ def collate(records: Sequence[EpisodeRecord], device: torch.device, inflection_c
     masks[0] = 0.0  # every column starts an episode: reset state and previous action
     out.update(steps, progress=progress, weights=weights, valid=valid, masks=masks)
     tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
-    for k in ("rgb_pooled", "rgb_patches", "depth"):
+    for k in ("rgb_pooled", "rgb_patches", "depth", "depth_features"):
         if k in tensors:
             tensors[k] = tensors[k].float()
     return {k: v.to(device, non_blocking=True) for k, v in tensors.items()}

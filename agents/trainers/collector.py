@@ -6,10 +6,11 @@ collects is decided by the trainer (per rank, per iteration) and resume replays 
 At every step it records the expert's action (the ``expert_action`` oracle) as the
 label and executes the expert's action with probability beta, else the policy's.
 
-Frames are stored as the policy consumes them: with a frozen CLIP tower the CLIP
-features (float16) and depth (float16); with a trainable tower raw RGB (uint8) and
-depth. With a ``FeatureCache`` the env renders a 1x1 semantic image only and the
-collector renders RGB-D itself (same sensor specs) on a cache miss.
+Frames are stored as the policy consumes them: frozen encoders' features (float16:
+CLIP pooled + patch features, depth-trunk features), trainable encoders' raw inputs
+(RGB uint8, depth float16). With a ``FeatureCache`` (all per-frame encoders frozen) the
+env renders a 1x1 semantic image only and the collector renders RGB-D itself (same
+sensor specs) on a cache miss.
 """
 from __future__ import annotations
 
@@ -41,11 +42,17 @@ class FrameEncoder:
         self.policy = policy
         self.device = device
         self.frozen = policy.rgb_frozen
+        # Per-pose caching needs every per-frame encoder frozen (else raw frames are stored).
+        self.cacheable = policy.rgb_frozen and policy.depth_frozen
 
     @torch.no_grad()
     def encode(self, rgb: np.ndarray, depth: np.ndarray) -> Dict[str, np.ndarray]:
         """(B,H,W,3) uint8 + (B,H,W,1) float -> per-frame arrays (float16 features or raw RGB)."""
-        out = {"depth": np.asarray(depth, dtype=np.float16)}
+        if self.policy.depth_frozen:
+            d = torch.as_tensor(np.asarray(depth, dtype=np.float32)).to(self.device)
+            out = {"depth_features": self.policy.depth_encoder.spatial_features(d).float().cpu().numpy().astype(np.float16)}
+        else:
+            out = {"depth": np.asarray(depth, dtype=np.float16)}
         if self.policy.clip is None:
             return out
         if not self.frozen:
@@ -76,7 +83,7 @@ class RolloutCollector:
         self.policy = policy
         self.device = device
         self.encoder = FrameEncoder(policy, device)
-        self.cache = cache if (cache is not None and self.encoder.frozen) else None
+        self.cache = cache if (cache is not None and self.encoder.cacheable) else None
         self.max_steps = int(max_steps)
         cfg = env_config.replace(expert_action_sensor=True, progress_sensor=True)
         self.specs = camera_specs(cfg)

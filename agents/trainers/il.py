@@ -105,9 +105,10 @@ class ILTrainer:
         self.optimizer = self.learner.optimizer
         self.buffer = TrajectoryBuffer(self.run_dir / "buffer", t.buffer_max_steps, rank=self.dist.rank)
         self.cache = None
-        if t.cache.enabled and self.policy.rgb_frozen:
+        if t.cache.enabled and self.policy.rgb_frozen and self.policy.depth_frozen:
             ns = namespace_of([s.__dict__ for s in camera_specs(self.env_config)], self.policy.clip.config_dict(),
-                              _weights_digest(self.policy.clip))
+                              _weights_digest(self.policy.clip), _weights_digest(self.policy.depth_encoder.stem),
+                              _weights_digest(self.policy.depth_encoder.stages), cfg.policy.depth.__dict__)
             self.cache = FeatureCache(t.cache.max_items, t.cache.disk_dir, ns, t.cache.position_quantum, t.cache.yaw_quantum_deg)
         self.collector: Optional[RolloutCollector] = None
         self.global_step = 0

@@ -12,9 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from ..policies import Policy
+from ..policies.base import FRAME_KEYS
 from .distributed import DistInfo, broadcast_module
-
-FRAME_KEYS = ("rgb", "depth", "rgb_pooled", "rgb_patches")
 
 
 def il_losses(out, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def register(subparsers) -> None:
@@ -27,7 +28,11 @@ def main(args: argparse.Namespace) -> int:
             if cand.is_dir():
                 path = cand
                 break
-    stats = dataset_stats(path)
+    try:
+        stats = dataset_stats(path)
+    except FileNotFoundError as exc:
+        print(f"vlnsim dataset-stats: error: {exc}", file=sys.stderr)
+        return 2
     if args.json_out == "-":
         print(json.dumps(stats, indent=2))
         return 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -35,13 +35,13 @@ def histogram(values: Sequence[float], bins: Sequence[float]) -> List[Dict[str, 
             for lo, hi in zip(edges[:-1], edges[1:])]
 
 
-def names_landmark(episode) -> bool:
-    """Whether the instruction names an object (from the generator's annotation when present)."""
+def names_landmark(episode) -> Optional[bool]:
+    """Whether the instruction names an object, from the generator's annotation
+    (``info.landmark_ids`` / ``info.stop_object_id``); None for data without it."""
     info = episode.info
     if "landmark_ids" in info or "stop_object_id" in info:
         return bool(info.get("landmark_ids")) or info.get("stop_object_id") is not None
-    text = episode.instruction.instruction_text.lower() if episode.instruction else ""
-    return " the " in f" {text} "  # fallback for foreign data: any definite noun phrase
+    return None
 
 
 def dataset_stats(path: PathLike) -> Dict[str, Any]:
@@ -64,7 +64,7 @@ def dataset_stats(path: PathLike) -> Dict[str, Any]:
             "scenes": len(scenes[split]),
             "mean_path_length": float(np.mean(lengths)) if lengths else 0.0,
             "mean_instruction_words": float(np.mean(words)) if words else 0.0,
-            "landmark_share": float(np.mean([names_landmark(e) for e in ds.episodes])) if len(ds) else 0.0,
+            "landmark_share": _share([names_landmark(e) for e in ds.episodes]),
         }
     first = next(iter(data.values()))
     out["vocab_size"] = len(first.word_list)
@@ -86,13 +86,18 @@ def dataset_stats(path: PathLike) -> Dict[str, Any]:
     return out
 
 
+def _share(flags: List[Optional[bool]]) -> Optional[float]:
+    known = [f for f in flags if f is not None]
+    return float(np.mean(known)) if known else None
+
+
 def format_stats(stats: Dict[str, Any]) -> str:
     """Human-readable text report with ASCII histograms."""
     lines = [f"dataset {stats['path']}", ""]
     lines.append(f"{'split':<12}{'episodes':>9}{'paths':>7}{'scenes':>8}{'path m':>8}{'words':>7}{'landmk':>8}")
     for split, s in stats["splits"].items():
         lines.append(f"{split:<12}{s['episodes']:>9}{s['paths']:>7}{s['scenes']:>8}{s['mean_path_length']:>8.2f}"
-                     f"{s['mean_instruction_words']:>7.1f}{s['landmark_share']:>8.0%}")
+                     f"{s['mean_instruction_words']:>7.1f}{_pct(s['landmark_share']):>8}")
     lines += ["", f"vocabulary size: {stats['vocab_size']}   tokenizer.json: {'yes' if stats['tokenizer'] else 'no'}"]
     for title, key, unit in (("geodesic path length", "path_length_histogram", "m"),
                              ("instruction length", "instruction_length_histogram", "words")):
@@ -108,3 +113,7 @@ def format_stats(stats: Dict[str, Any]) -> str:
     leak = stats["unseen_leak"]
     lines.append(f"unseen splits share no scene with other splits: {'yes' if not leak else 'NO: ' + ', '.join(leak)}")
     return "\n".join(lines)
+
+
+def _pct(v: Optional[float]) -> str:
+    return "n/a" if v is None else f"{v:.0%}"

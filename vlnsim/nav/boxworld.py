@@ -15,12 +15,12 @@ from ..scene.model import Material, Scene, SceneObject, merge_meshes
 
 _BOX_FACES = np.array(
     [
-        [0, 2, 1], [0, 3, 2],  # bottom (y = lo)
-        [4, 5, 6], [4, 6, 7],  # top (y = hi)
-        [0, 1, 5], [0, 5, 4],  # z = lo
-        [2, 3, 7], [2, 7, 6],  # z = hi
-        [1, 2, 6], [1, 6, 5],  # x = hi
-        [3, 0, 4], [3, 4, 7],  # x = lo
+        [0, 1, 2], [0, 2, 3],  # bottom (y = lo), normal -y
+        [4, 6, 5], [4, 7, 6],  # top (y = hi), normal +y
+        [0, 5, 1], [0, 4, 5],  # z = lo, normal -z
+        [2, 7, 3], [2, 6, 7],  # z = hi, normal +z
+        [1, 6, 2], [1, 5, 6],  # x = hi, normal +x
+        [3, 4, 0], [3, 7, 4],  # x = lo, normal -x
     ],
     dtype=np.int32,
 )

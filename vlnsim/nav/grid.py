@@ -5,8 +5,12 @@ The grid covers the scene's XZ bounds with square cells (default 0.05 m). Per ce
 1. **Floor.** One downward ray per cell centre, re-cast from just below each hit until
    it leaves the scene (all cells in one batched Embree call per layer), gives every
    surface crossing the vertical line. The cell's floor is the *lowest* surface that
-   is flat enough (``|n_y| >= cos(max_slope)``) and has at least ``agent.height`` of
-   free air above it (the next surface up). The lowest such layer is the ground
+   faces up, is flat enough (``n_y >= cos(max_slope)``), is not inside a solid (an
+   up-facing hit enters a solid, a down-facing one leaves it: the slab under a wall is
+   not floor) and has at least ``agent.height`` of free air above it (the next surface
+   up). Like Recast, this trusts the triangle winding (outward normals); if no cell
+   qualifies (inverted winding: under half the cells the unoriented rule finds) any flat
+   surface with headroom counts instead. The lowest such layer is the ground
    floor of a house even with a ceiling and roof above it; a table or bed top with
    headroom above becomes a small separate island (as in habitat's navmesh), never
    part of the floor island, because step 3 cuts it off.
@@ -86,6 +90,7 @@ class NavGrid:
         navigable: (nz, nx) bool cells the agent centre may occupy.
         island: (nz, nx) int32 island id (0 = largest), -1 where not navigable.
         island_areas: (K,) float64 area in m^2 of each island, decreasing.
+        occupied: (nz, nx) bool cells whose vertical line crosses any geometry.
         agent: the agent settings the grid was built for.
         bounds: scene bounds (min, max) as two 3-vectors.
         build_seconds: time spent building (for benchmarks).
@@ -100,6 +105,7 @@ class NavGrid:
     navigable: np.ndarray
     island: np.ndarray
     island_areas: np.ndarray
+    occupied: np.ndarray
     agent: AgentConfig
     bounds: Tuple[np.ndarray, np.ndarray]
     build_seconds: float = 0.0
@@ -159,19 +165,19 @@ class NavGrid:
 
 
 def _face_up_cosine(scene: Scene) -> np.ndarray:
-    """|n_y| of each triangle's unit normal (0 for degenerate triangles)."""
+    """Signed n_y of each triangle's unit normal (right-hand winding; 0 if degenerate)."""
     v = scene.vertices.astype(np.float64)
     f = scene.faces
     n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
     norm = np.linalg.norm(n, axis=1)
     out = np.zeros(len(f))
     ok = norm > 0
-    out[ok] = np.abs(n[ok, 1]) / norm[ok]
+    out[ok] = n[ok, 1] / norm[ok]
     return out
 
 
 def _vertical_layers(rc: RayCaster, x: np.ndarray, z: np.ndarray, top: float, up_cos: np.ndarray):
-    """All surface heights (L, N) and their |n_y| along downward lines at (x, z), top first."""
+    """All surface heights (L, N) and their signed n_y along downward lines at (x, z), top first."""
     n = len(x)
     ys = np.full((MAX_LAYERS, n), np.nan)
     ny = np.zeros((MAX_LAYERS, n))
@@ -195,6 +201,40 @@ def _vertical_layers(rc: RayCaster, x: np.ndarray, z: np.ndarray, top: float, up
     return ys[:layers], ny[:layers]
 
 
+def _floor_heights(ys: np.ndarray, ny: np.ndarray, agent: AgentConfig, oriented: bool) -> np.ndarray:
+    """Per column, the lowest walkable surface with ``agent.height`` of air above it (NaN if none).
+
+    ``oriented``: trust the triangle winding. A floor must then face up and be reached
+    from outside any solid: walking down the line, an up-facing surface enters a solid
+    and a down-facing one leaves it, so the bottom of a wall standing on the slab, or a
+    slab top hidden inside a wall, is never taken for floor. Without orientation (meshes
+    with inconsistent winding) any flat surface with headroom counts.
+    """
+    num_layers, n = ys.shape
+    height = np.full(n, np.nan)
+    if num_layers == 0:
+        return height
+    cos_slope = math.cos(math.radians(agent.max_slope)) - 1e-6
+    gap = np.full_like(ys, np.inf)
+    gap[1:] = ys[:-1] - ys[1:]
+    present = np.isfinite(ys)
+    if oriented:
+        up = present & (ny > 1e-6)
+        downf = present & (ny < -1e-6)
+        inside = np.zeros((num_layers, n), dtype=bool)  # state just above layer k
+        state = np.zeros(n, dtype=bool)
+        for k in range(num_layers):
+            inside[k] = state
+            state = np.where(up[k], True, np.where(downf[k], False, state))
+        ok = up & ~inside & (ny >= cos_slope) & (gap >= agent.height)
+    else:
+        ok = present & (np.abs(ny) >= cos_slope) & (gap >= agent.height)
+    has = ok.any(axis=0)
+    lowest = num_layers - 1 - np.argmax(ok[::-1], axis=0)
+    height[has] = ys[lowest[has], np.nonzero(has)[0]]
+    return height
+
+
 def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: float = 0.05,
                   raycaster: Optional[RayCaster] = None) -> NavGrid:
     """Build a navigability grid for ``scene`` (no caching; see ``get_navgrid``)."""
@@ -211,19 +251,17 @@ def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: f
     xc = (x0 + (cols.ravel() + 0.5) * cs)
     zc = (z0 + (rows.ravel() + 0.5) * cs)
 
-    # 1. floor: lowest flat-enough surface with full headroom
+    # 1. floor: lowest up-facing surface with full headroom (any flat one if winding is unusable)
     up_cos = _face_up_cosine(scene)
     ys, ny = _vertical_layers(rc, xc, zc, float(hi[1]) + 0.5, up_cos)
     num_layers = ys.shape[0]
-    height = np.full(nz * nx, np.nan)
-    if num_layers:
-        gap = np.full_like(ys, np.inf)
-        gap[1:] = ys[:-1] - ys[1:]
-        ok = np.isfinite(ys) & (ny >= math.cos(math.radians(agent.max_slope)) - 1e-6) & (gap >= agent.height)
-        has = ok.any(axis=0)
-        lowest = num_layers - 1 - np.argmax(ok[::-1], axis=0)
-        height[has] = ys[lowest[has], np.nonzero(has)[0]]
+    height = _floor_heights(ys, ny, agent, oriented=True)
+    loose = _floor_heights(ys, ny, agent, oriented=False)
+    # inverted or inconsistent winding leaves little up-facing floor: fall back
+    if np.isfinite(height).sum() < 0.5 * np.isfinite(loose).sum():
+        height = loose
     height = height.reshape(nz, nx)
+    occupied = np.isfinite(ys).any(axis=0).reshape(nz, nx) if num_layers else np.zeros((nz, nx), dtype=bool)
     walkable = np.isfinite(height)
     blocked = ~walkable
 
@@ -286,11 +324,11 @@ def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: f
     areas = counts[order].astype(np.float64) * cs * cs
 
     height = height.astype(np.float32)
-    for arr in (height, blocked, clearance, navigable, island):
+    for arr in (height, blocked, clearance, navigable, island, occupied):
         arr.setflags(write=False)
     return NavGrid(
         origin=(x0, z0), cell_size=cs, height=height, blocked=blocked, clearance=clearance,
-        navigable=navigable, island=island, island_areas=areas, agent=agent, bounds=(lo, hi),
+        navigable=navigable, island=island, island_areas=areas, occupied=occupied, agent=agent, bounds=(lo, hi),
         build_seconds=time.perf_counter() - t0, layers=num_layers,
     )
 

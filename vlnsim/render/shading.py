@@ -5,10 +5,15 @@ frame's shading is a handful of gathers and element-wise operations:
 
 * all material textures are packed into ONE texel atlas (``uint32`` RGBX per texel,
   pre-multiplied by the material's base colour), an untextured material owning a single
-  texel of its base colour, so the albedo lookup is a single fancy index;
+  texel of its base colour, so the albedo lookup is a single fancy index; textures are
+  nearest-resampled up to power-of-two sides so the repeat wrap is a bit mask;
 * each triangle stores the affine map from its barycentrics (b1, b2) to texel
   coordinates (x, y) in its own texture, plus the texture's size and atlas offset;
 * face normals and object ids per triangle.
+
+Shading works on slices of ``chunk`` pixels so that the temporaries of a 256x256 frame
+stay in cache, and avoids BLAS for (N, 3) x (3,) products (OpenBLAS would start threads
+that compete with Embree for the cores).
 
 Every per-face table has one extra *sentinel* row at the end: Embree reports a miss
 as primitive -1, and numpy's index -1 is that last row, so misses need no masking for
@@ -124,7 +129,7 @@ class ShadingTables:
     """Pose-independent lookup tables of one scene (see the module docstring)."""
 
     #: pixels shaded per slice (bounds the working set of the temporaries)
-    chunk = 8192
+    chunk = 16384
 
     def __init__(self, scene: Scene, config: ShadingConfig = ShadingConfig()):
         self.scene = scene
@@ -187,6 +192,10 @@ class ShadingTables:
         self.face_rec = rec
         self.face_tex_off = np.ascontiguousarray(ints[:, 0])
         self.all_flat = not bool(mat_textured.any())
+        # One texture size for every textured material (procedural houses): the wrap masks
+        # and the row stride are then constants instead of per-pixel gathers.
+        sizes_tex = {(int(mat_w[k]), int(mat_h[k])) for k in np.flatnonzero(mat_textured)}
+        self.uniform_size: Optional[Tuple[int, int]] = sizes_tex.pop() if len(sizes_tex) == 1 else None
 
         # Vertex colours replace the base-colour texel of untextured materials.
         self.face_vc: Optional[np.ndarray] = None
@@ -246,14 +255,21 @@ class ShadingTables:
                 y = A[:, 4] * b1
                 y += A[:, 3]
                 y += A[:, 5] * b2
-                m = ints[:, 1]
-                wm = m & 0xFFFF
-                xi = x.astype(np.int32)
-                xi &= wm
+                xi = x.astype(np.int32)  # truncation is floor: texel coords are >= 0 per face
                 yi = y.astype(np.int32)
-                yi &= m >> 16
-                wm += 1
-                yi *= wm
+                if self.uniform_size is not None:
+                    # untextured faces have x = y = 0, so the constant masks are harmless
+                    w, h = self.uniform_size
+                    xi &= w - 1
+                    yi &= h - 1
+                    yi <<= w.bit_length() - 1
+                else:
+                    m = ints[:, 1]
+                    wm = m & 0xFFFF
+                    xi &= wm
+                    yi &= m >> 16
+                    wm += 1
+                    yi *= wm
                 yi += xi
                 yi += ints[:, 0]
                 out = np.take(self.atlas, yi)

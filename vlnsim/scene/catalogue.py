@@ -51,6 +51,14 @@ def B(x0: float, y0: float, z0: float, x1: float, y1: float, z1: float) -> Mesh:
     return box((min(x0, x1), min(y0, y1), min(z0, z1)), (max(x0, x1), max(y0, y1), max(z0, z1)))
 
 
+def fit_uv(mesh: Mesh) -> Mesh:
+    """Stretch one texture repeat over the mesh's x-y extent (its front face): canvases, window views."""
+    v, f, _ = mesh
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    uv = (v[:, :2] - lo[:2]) / np.maximum(hi[:2] - lo[:2], 1e-9)
+    return v, f, np.clip(uv, 0.001, 0.999)
+
+
 def _legs(w: float, d: float, h: float, s: float = 0.05, inset: float = 0.03) -> List[Mesh]:
     xs = (-w / 2 + inset, w / 2 - inset - s)
     zs = (-d / 2 + inset, d / 2 - inset - s)
@@ -93,8 +101,8 @@ def build_table(w, d, h, rng) -> List[Part]:
 
 def build_round_table(w, d, h, rng) -> List[Part]:
     r = min(w, d) / 2
-    return [(cylinder((0, 0), r, h - 0.04, h, 16), "main"), (cylinder((0, 0), 0.05, 0.03, h - 0.04, 8), "main"),
-            (cylinder((0, 0), r * 0.45, 0.0, 0.03, 12), "main")]
+    return [(cylinder((0, 0), r, h - 0.04, h, 24), "main"), (cylinder((0, 0), 0.05, 0.03, h - 0.04, 12), "main"),
+            (cylinder((0, 0), r * 0.45, 0.0, 0.03, 18), "main")]
 
 
 def build_chair(w, d, h, rng) -> List[Part]:
@@ -104,18 +112,18 @@ def build_chair(w, d, h, rng) -> List[Part]:
 
 
 def build_office_chair(w, d, h, rng) -> List[Part]:
-    p = [(cylinder((0, 0), 0.03, 0.06, 0.42, 8), "metal"), (B(-w / 2, 0.42, -d / 2 + 0.05, w / 2, 0.5, d / 2), "main"),
+    p = [(cylinder((0, 0), 0.03, 0.06, 0.42, 12), "metal"), (B(-w / 2, 0.42, -d / 2 + 0.05, w / 2, 0.5, d / 2), "main"),
          (B(-w / 2 + 0.03, 0.55, -d / 2, w / 2 - 0.03, h, -d / 2 + 0.06), "main")]
     for a in np.linspace(0, 2 * np.pi, 5, endpoint=False):
         cx, cz = 0.22 * np.cos(a), 0.22 * np.sin(a)
         p.append((B(min(0, cx) - 0.02, 0.02, min(0, cz) - 0.02, max(0, cx) + 0.02, 0.06, max(0, cz) + 0.02), "dark"))
-        p.append((cylinder((cx, cz), 0.025, 0.0, 0.02, 6), "dark"))
+        p.append((cylinder((cx, cz), 0.025, 0.0, 0.02, 9), "dark"))
     return p
 
 
 def build_stool(w, d, h, rng) -> List[Part]:
-    return [(cylinder((0, 0), w / 2, h - 0.05, h, 12), "main"), (cylinder((0, 0), 0.03, 0.0, h - 0.05, 8), "metal"),
-            (cylinder((0, 0), w / 2 * 0.8, 0.0, 0.03, 12), "metal")]
+    return [(cylinder((0, 0), w / 2, h - 0.05, h, 18), "main"), (cylinder((0, 0), 0.03, 0.0, h - 0.05, 12), "metal"),
+            (cylinder((0, 0), w / 2 * 0.8, 0.0, 0.03, 18), "metal")]
 
 
 def build_bench(w, d, h, rng) -> List[Part]:
@@ -172,7 +180,7 @@ def build_bookshelf(w, d, h, rng) -> List[Part]:
 
 
 def build_shelving(w, d, h, rng) -> List[Part]:
-    p = [(cylinder((x, z), 0.015, 0, h, 6), "metal") for x in (-w / 2 + 0.02, w / 2 - 0.02) for z in (-d / 2 + 0.02, d / 2 - 0.02)]
+    p = [(cylinder((x, z), 0.015, 0, h, 9), "metal") for x in (-w / 2 + 0.02, w / 2 - 0.02) for z in (-d / 2 + 0.02, d / 2 - 0.02)]
     for i in range(4):
         y = 0.1 + i * (h - 0.14) / 3
         p.append((B(-w / 2, y, -d / 2, w / 2, y + 0.03, d / 2), "main"))
@@ -199,22 +207,22 @@ def build_stove(w, d, h, rng) -> List[Part]:
          (B(-w / 2, h, -d / 2, w / 2, h + 0.12, -d / 2 + 0.05), "main")]
     for x in (-w / 4, w / 4):
         for z in (-d / 5, d / 6):
-            p.append((cylinder((x, z), 0.08, h, h + 0.015, 10), "metal"))
+            p.append((cylinder((x, z), 0.08, h, h + 0.015, 15), "metal"))
     return p
 
 
 def build_sink(w, d, h, rng) -> List[Part]:
     p = [(B(-w / 2, 0, -d / 2, w / 2, h - 0.04, d / 2 - 0.03), "main"), (B(-w / 2, h - 0.04, -d / 2, w / 2, h, d / 2), "white")]
     p += _doors(w, h - 0.08, d - 0.06, 0.08, 2, "main")
-    p.append((frustum((0, 0.02), min(w, d) * 0.25, min(w, d) * 0.33, h, h + 0.02, 14), "steel"))
-    p.append((cylinder((0, -d / 2 + 0.08), 0.02, h, h + 0.28, 8), "steel"))
+    p.append((frustum((0, 0.02), min(w, d) * 0.25, min(w, d) * 0.33, h, h + 0.02, 21), "steel"))
+    p.append((cylinder((0, -d / 2 + 0.08), 0.02, h, h + 0.28, 12), "steel"))
     p.append((B(-0.015, h + 0.24, -d / 2 + 0.06, 0.015, h + 0.27, -d / 2 + 0.24), "steel"))
     return p
 
 
 def build_toilet(w, d, h, rng) -> List[Part]:
-    return [(B(-w / 2, 0.38, -d / 2, w / 2, h, -d / 2 + 0.18), "main"), (frustum((0, 0.06), 0.12, 0.19, 0.0, 0.38, 12), "main"),
-            (cylinder((0, 0.06), 0.2, 0.38, 0.41, 14), "main"), (B(-0.12, 0.0, -d / 2 + 0.1, 0.12, 0.38, -0.05), "main"),
+    return [(B(-w / 2, 0.38, -d / 2, w / 2, h, -d / 2 + 0.18), "main"), (frustum((0, 0.06), 0.12, 0.19, 0.0, 0.38, 18), "main"),
+            (cylinder((0, 0.06), 0.2, 0.38, 0.41, 21), "main"), (B(-0.12, 0.0, -d / 2 + 0.1, 0.12, 0.38, -0.05), "main"),
             (B(-0.03, h, -d / 2 + 0.06, 0.03, h + 0.02, -d / 2 + 0.12), "steel")]
 
 
@@ -223,20 +231,20 @@ def build_bathtub(w, d, h, rng) -> List[Part]:
     return [(B(-w / 2, 0, -d / 2, w / 2, 0.12, d / 2), "main"), (B(-w / 2, 0.12, -d / 2, w / 2, h, -d / 2 + t), "main"),
             (B(-w / 2, 0.12, d / 2 - t, w / 2, h, d / 2), "main"), (B(-w / 2, 0.12, -d / 2 + t, -w / 2 + t, h, d / 2 - t), "main"),
             (B(w / 2 - t, 0.12, -d / 2 + t, w / 2, h, d / 2 - t), "main"), (B(-w / 2 + t, 0.12, -d / 2 + t, w / 2 - t, 0.3, d / 2 - t), "water"),
-            (cylinder((w / 2 - 0.2, -d / 2 + 0.04), 0.02, h, h + 0.2, 8), "steel")]
+            (cylinder((w / 2 - 0.2, -d / 2 + 0.04), 0.02, h, h + 0.2, 12), "steel")]
 
 
 def build_shower(w, d, h, rng) -> List[Part]:
     return [(B(-w / 2, 0, -d / 2, w / 2, 0.08, d / 2), "white"), (B(-w / 2, 0.08, -d / 2, w / 2, h, -d / 2 + 0.04), "main"),
             (B(-w / 2, 0.08, -d / 2 + 0.04, -w / 2 + 0.03, h, d / 2), "glass"), (B(w / 2 - 0.03, 0.08, -d / 2 + 0.04, w / 2, h, d / 2), "glass"),
-            (cylinder((0, -d / 2 + 0.06), 0.015, 0.9, h - 0.1, 6), "steel"), (cylinder((0, -d / 2 + 0.16), 0.08, h - 0.12, h - 0.09, 10), "steel")]
+            (cylinder((0, -d / 2 + 0.06), 0.015, 0.9, h - 0.1, 9), "steel"), (cylinder((0, -d / 2 + 0.16), 0.08, h - 0.12, h - 0.09, 15), "steel")]
 
 
 def build_plant(w, d, h, rng) -> List[Part]:
     r = min(w, d) / 2
     ph = min(0.35, h * 0.3)
-    p = [(frustum((0, 0), r * 0.6, r * 0.8, 0, ph, 10), "terracotta"), (cylinder((0, 0), r * 0.72, ph, ph + 0.01, 10), "soil"),
-         (cylinder((0, 0), 0.02, ph, h * 0.75, 6), "dark wood")]
+    p = [(frustum((0, 0), r * 0.6, r * 0.8, 0, ph, 15), "terracotta"), (cylinder((0, 0), r * 0.72, ph, ph + 0.01, 15), "soil"),
+         (cylinder((0, 0), 0.02, ph, h * 0.75, 9), "dark wood")]
     n = int(rng.integers(2, 4))
     for i in range(n):
         a = 2 * np.pi * i / n + float(rng.uniform(0, 1))
@@ -248,20 +256,20 @@ def build_plant(w, d, h, rng) -> List[Part]:
 
 def build_floor_lamp(w, d, h, rng) -> List[Part]:
     r = min(w, d) / 2
-    return [(cylinder((0, 0), r * 0.7, 0, 0.03, 12), "metal"), (cylinder((0, 0), 0.015, 0.03, h - 0.25, 6), "metal"),
-            (sphere((0, h - 0.22, 0), 0.05, 4, 6), "bulb"), (frustum((0, 0), r, r * 0.65, h - 0.32, h, 12), "main")]
+    return [(cylinder((0, 0), r * 0.7, 0, 0.03, 18), "metal"), (cylinder((0, 0), 0.015, 0.03, h - 0.25, 9), "metal"),
+            (sphere((0, h - 0.22, 0), 0.05, 6, 9), "bulb"), (frustum((0, 0), r, r * 0.65, h - 0.32, h, 18), "main")]
 
 
 def build_table_lamp(w, d, h, rng) -> List[Part]:
     r = min(w, d) / 2
-    return [(sphere((0, h * 0.25, 0), (r * 0.55, h * 0.25, r * 0.55), 5, 8), "main"), (cylinder((0, 0), 0.01, h * 0.45, h * 0.62, 6), "metal"),
-            (frustum((0, 0), r, r * 0.65, h * 0.55, h, 12), "linen")]
+    return [(sphere((0, h * 0.25, 0), (r * 0.55, h * 0.25, r * 0.55), 7, 12), "main"), (cylinder((0, 0), 0.01, h * 0.45, h * 0.62, 9), "metal"),
+            (frustum((0, 0), r, r * 0.65, h * 0.55, h, 18), "linen")]
 
 
 def build_vase(w, d, h, rng) -> List[Part]:
     r = min(w, d) / 2
-    p = [(frustum((0, 0), r * 0.6, r, 0, h * 0.6, 12), "main"), (frustum((0, 0), r, r * 0.45, h * 0.6, h * 0.8, 12), "main"),
-         (cylinder((0, 0), r * 0.45, h * 0.8, h * 0.85, 12), "main")]
+    p = [(frustum((0, 0), r * 0.6, r, 0, h * 0.6, 18), "main"), (frustum((0, 0), r, r * 0.45, h * 0.6, h * 0.8, 18), "main"),
+         (cylinder((0, 0), r * 0.45, h * 0.8, h * 0.85, 18), "main")]
     for i in range(3):
         a = 2 * np.pi * i / 3
         p.append((sphere((0.5 * r * np.cos(a), h * 0.93, 0.5 * r * np.sin(a)), (r * 0.45, h * 0.07, r * 0.45), 4, 6), "leaf"))
@@ -273,7 +281,7 @@ def build_rug(w, d, h, rng) -> List[Part]:
 
 
 def build_painting(w, d, h, rng) -> List[Part]:
-    return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2 - 0.005), "dark wood"), (B(-w / 2 + 0.04, 0.04, d / 2 - 0.005, w / 2 - 0.04, h - 0.04, d / 2), "main")]
+    return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2 - 0.005), "dark wood"), (fit_uv(B(-w / 2 + 0.04, 0.04, d / 2 - 0.005, w / 2 - 0.04, h - 0.04, d / 2)), "main")]
 
 
 def build_mirror(w, d, h, rng) -> List[Part]:
@@ -284,7 +292,7 @@ def build_clock(w, d, h, rng) -> List[Part]:
     r = min(w, h) / 2
 
     def disc(rad, z0, z1):
-        v, f, uv = cylinder((0, 0), rad, z0, z1, 16)
+        v, f, uv = cylinder((0, 0), rad, z0, z1, 24)
         return rotate_x_quarter(v, (0, 0, 0)) + np.array([0, r, 0]), f, uv
     return [(disc(r, -d / 2, d / 2 - 0.005), "main"), (disc(r * 0.85, d / 2 - 0.005, d / 2), "white"),
             (B(-0.006, r, d / 2, 0.006, r + r * 0.6, d / 2 + 0.004), "dark"), (B(0, r - 0.006, d / 2, r * 0.45, r + 0.006, d / 2 + 0.004), "dark")]
@@ -294,7 +302,7 @@ def build_window(w, d, h, rng) -> List[Part]:
     f = 0.06
     p = [(B(-w / 2, 0, -d / 2, w / 2, f, d / 2), "main"), (B(-w / 2, h - f, -d / 2, w / 2, h, d / 2), "main"),
          (B(-w / 2, f, -d / 2, -w / 2 + f, h - f, d / 2), "main"), (B(w / 2 - f, f, -d / 2, w / 2, h - f, d / 2), "main"),
-         (B(-w / 2 + f, f, -d / 2, w / 2 - f, h - f, -d / 2 + 0.01), "sky"),
+         (fit_uv(B(-w / 2 + f, f, -d / 2, w / 2 - f, h - f, -d / 2 + 0.01)), "sky"),
          (B(-w / 2 - 0.04, -0.03, -d / 2, w / 2 + 0.04, 0.0, d / 2 + 0.05), "main")]
     if w > 1.1:  # a mullion splits wide windows
         p.append((B(-0.025, f, -d / 2 + 0.01, 0.025, h - f, d / 2 - 0.01), "main"))
@@ -304,13 +312,13 @@ def build_window(w, d, h, rng) -> List[Part]:
 
 def build_ceiling_lamp(w, d, h, rng) -> List[Part]:
     r = min(w, d) / 2
-    return [(cylinder((0, 0), 0.06, h - 0.02, h, 10), "white"), (cylinder((0, 0), 0.008, h * 0.35, h - 0.02, 6), "dark"),
-            (frustum((0, 0), r, r * 0.35, 0.0, h * 0.35, 14), "main"), (sphere((0, 0.04, 0), 0.06, 4, 8), "bulb")]
+    return [(cylinder((0, 0), 0.06, h - 0.02, h, 15), "white"), (cylinder((0, 0), 0.008, h * 0.35, h - 0.02, 9), "dark"),
+            (frustum((0, 0), r, r * 0.35, 0.0, h * 0.35, 21), "main"), (sphere((0, 0.04, 0), 0.06, 6, 12), "bulb")]
 
 
 def build_washing_machine(w, d, h, rng) -> List[Part]:
     def disc(rad, cy, z0, z1, slot):
-        v, f, uv = cylinder((0, 0), rad, z0, z1, 16)
+        v, f, uv = cylinder((0, 0), rad, z0, z1, 24)
         return rotate_x_quarter(v, (0, 0, 0)) + np.array([0, cy, 0]), f, uv
     cy = h * 0.45
     return [(B(-w / 2, 0, -d / 2, w / 2, h, d / 2 - 0.01), "main"), (disc(w * 0.32, cy, d / 2 - 0.01, d / 2 + 0.02, "metal"), "metal"),
@@ -395,33 +403,33 @@ def build_tv_stand(w, d, h, rng) -> List[Part]:
 
 def build_trash_can(w, d, h, rng) -> List[Part]:
     r = min(w, d) / 2
-    return [(frustum((0, 0), r * 0.85, r, 0, h - 0.03, 12), "main"), (cylinder((0, 0), r * 1.03, h - 0.03, h, 12), "dark")]
+    return [(frustum((0, 0), r * 0.85, r, 0, h - 0.03, 18), "main"), (cylinder((0, 0), r * 1.03, h - 0.03, h, 18), "dark")]
 
 
 def build_laundry_basket(w, d, h, rng) -> List[Part]:
     r = min(w, d) / 2
-    return [(frustum((0, 0), r * 0.85, r, 0, h, 12), "main"), (cylinder((0, 0), r * 0.9, h - 0.1, h - 0.02, 12), "linen")]
+    return [(frustum((0, 0), r * 0.85, r, 0, h, 18), "main"), (cylinder((0, 0), r * 0.9, h - 0.1, h - 0.02, 18), "linen")]
 
 
 def build_coat_rack(w, d, h, rng) -> List[Part]:
     r = min(w, d) / 2
-    p = [(cylinder((0, 0), r * 0.8, 0, 0.04, 12), "main"), (cylinder((0, 0), 0.02, 0.04, h, 8), "main"), (sphere((0, h, 0), 0.035, 4, 6), "main")]
+    p = [(cylinder((0, 0), r * 0.8, 0, 0.04, 18), "main"), (cylinder((0, 0), 0.02, 0.04, h, 12), "main"), (sphere((0, h, 0), 0.035, 6, 9), "main")]
     for a in np.linspace(0, 2 * np.pi, 4, endpoint=False):
         x, z = 0.1 * np.cos(a), 0.1 * np.sin(a)
         p.append((B(min(0, x) - 0.01, h - 0.2, min(0, z) - 0.01, max(0, x) + 0.01, h - 0.17, max(0, z) + 0.01), "main"))
-    p.append((sphere((0.08, h - 0.45, 0.0), (0.1, 0.25, 0.1), 4, 6), "coat"))
+    p.append((sphere((0.08, h - 0.45, 0.0), (0.1, 0.25, 0.1), 6, 9), "coat"))
     return p
 
 
 def build_toy_box(w, d, h, rng) -> List[Part]:
     p = [(B(-w / 2, 0, -d / 2, w / 2, h - 0.05, d / 2), "main"), (B(-w / 2 - 0.01, h - 0.05, -d / 2 - 0.01, w / 2 + 0.01, h, d / 2 + 0.01), "book red")]
-    p.append((sphere((-w / 4, h + 0.09, 0), 0.09, 4, 8), "book blue"))
+    p.append((sphere((-w / 4, h + 0.09, 0), 0.09, 6, 12), "book blue"))
     p.append((B(w / 8, h, -0.08, w / 8 + 0.16, h + 0.16, 0.08), "book green"))
     return p
 
 
 def build_bean_bag(w, d, h, rng) -> List[Part]:
-    return [(sphere((0, h / 2, 0), (w / 2, h / 2, d / 2), 6, 12), "main")]
+    return [(sphere((0, h / 2, 0), (w / 2, h / 2, d / 2), 8, 18), "main")]
 
 
 def build_dryer(w, d, h, rng) -> List[Part]:
@@ -524,6 +532,21 @@ ANCHORS: Dict[str, Tuple[Tuple[str, ...], Tuple[int, int]]] = {
     "coffee table": (("sofa",), (1, 1)),
 }
 
+# Pieces that prefer to stand beside others along the same wall, back-aligned (a kitchen
+# run, a washer-dryer pair, a sink next to the toilet): category -> (neighbours, gap m).
+NEAR: Dict[str, Tuple[Tuple[str, ...], float]] = {
+    "kitchen counter": (("kitchen counter", "stove", "sink", "refrigerator"), 0.005),
+    "stove": (("kitchen counter",), 0.005),
+    "sink": (("kitchen counter", "toilet"), 0.005),
+    "refrigerator": (("kitchen counter", "stove"), 0.02),
+    "clothes dryer": (("washing machine",), 0.02),
+    "washing machine": (("clothes dryer", "sink"), 0.02),
+    "dresser": (("wardrobe",), 0.05),
+    "bookshelf": (("bookshelf", "desk"), 0.02),
+}
+# Pieces placed on the wall facing another piece: category -> the piece they face.
+FACING: Dict[str, str] = {"tv stand": "sofa", "piano": "sofa"}
+
 # Room furnishing programme: (category, probability, (min, max) count), in placement
 # order (big anchors first). Probability 1.0 marks a required item.
 ROOM_FURNITURE: Dict[str, List[Tuple[str, float, Tuple[int, int]]]] = {
@@ -534,7 +557,7 @@ ROOM_FURNITURE: Dict[str, List[Tuple[str, float, Tuple[int, int]]]] = {
     "bathroom": [("window", 0.5, (1, 1)), ("ceiling lamp", 0.6, (1, 1)), ("toilet", 1.0, (1, 1)), ("sink", 1.0, (1, 1)), ("bathtub", 0.55, (1, 1)), ("shower", 0.7, (1, 1)),
                  ("towel rack", 0.8, (1, 2)), ("mirror", 0.8, (1, 1)), ("washing machine", 0.15, (1, 1)), ("trash can", 0.5, (1, 1)),
                  ("rug", 0.3, (1, 1)), ("plant", 0.15, (1, 1)), ("cabinet", 0.2, (1, 1))],
-    "kitchen": [("window", 0.8, (1, 2)), ("ceiling lamp", 0.7, (1, 1)), ("refrigerator", 1.0, (1, 1)), ("stove", 1.0, (1, 1)), ("kitchen counter", 1.0, (1, 3)), ("sink", 0.9, (1, 1)),
+    "kitchen": [("window", 0.8, (1, 2)), ("ceiling lamp", 0.7, (1, 1)), ("kitchen counter", 1.0, (1, 3)), ("stove", 1.0, (1, 1)), ("refrigerator", 1.0, (1, 1)), ("sink", 0.9, (1, 1)),
                 ("microwave", 0.7, (1, 1)), ("round table", 0.3, (1, 1)), ("chair", 1.0, (2, 4)), ("cabinet", 0.4, (1, 1)),
                 ("trash can", 0.6, (1, 1)), ("stool", 0.25, (1, 2)), ("plant", 0.2, (1, 1)), ("clock", 0.3, (1, 1)),
                 ("painting", 0.2, (1, 1))],
@@ -558,6 +581,11 @@ ROOM_FURNITURE: Dict[str, List[Tuple[str, float, Tuple[int, int]]]] = {
                  ("bean bag", 0.7, (1, 2)), ("bookshelf", 0.5, (1, 1)), ("painting", 0.6, (1, 2)), ("plant", 0.3, (1, 1)),
                  ("lamp", 0.3, (1, 1)), ("clock", 0.3, (1, 1))],
 }
+
+# At most one of these per room (big rooms get a second pass over the rest of the programme).
+SINGLETONS = frozenset({"bed", "sofa", "tv stand", "tv", "fireplace", "piano", "dining table", "round table", "desk",
+                        "office chair", "refrigerator", "stove", "bathtub", "shower", "toilet", "washing machine",
+                        "clothes dryer", "coffee table", "wardrobe", "dresser", "ceiling lamp", "microwave", "sink"})
 
 # Items a room of the type always gets (tests check these against the generated scenes).
 REQUIRED: Dict[str, Tuple[str, ...]] = {t: tuple(c for c, p, _ in prog if p >= 1.0 and c not in ANCHORS and CATEGORIES[c].placement != "on")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -44,6 +44,9 @@ ROOM_SPECS: Dict[str, RoomSpec] = {
     "hallway": RoomSpec((4.0, 20.0), 1.2, 12.0),
 }
 ROOM_TYPES: Tuple[str, ...] = tuple(ROOM_SPECS)
+# A placeholder laid out like a room and then removed, leaving a notch: L-shaped houses.
+VOID = "void"
+ROOM_SPECS[VOID] = RoomSpec((7.0, 14.0), 2.2, 2.2)
 
 
 @dataclass
@@ -62,6 +65,8 @@ class PlanOptions:
     """Largest clear doorway width, metres."""
     hallway: Optional[bool] = None
     """Force a hallway on/off (default: by room count and seed)."""
+    l_shape: Optional[bool] = None
+    """Force an L-shaped (True) or rectangular (False) footprint (default: drawn, ~35%)."""
     extra_door_prob: float = 0.45
     """Chance of an extra door between adjacent public rooms beyond the spanning tree."""
 
@@ -453,11 +458,17 @@ def _place_doors(rng: np.random.Generator, rooms: List[PlanRoom], opts: PlanOpti
 def generate_plan(seed: int, num_rooms: Optional[int] = None, **options) -> FloorPlan:
     """A deterministic floor plan of ``num_rooms`` rooms (default drawn in 4..8 from ``seed``).
 
-    Options are the fields of :class:`PlanOptions`; unknown names raise ``ConfigError``.
+    Options are the fields of :class:`PlanOptions`; ``HouseOptions`` fields are accepted and
+    ignored (so ``generate_plan(seed, n, **o)`` is the plan of ``generate_house(seed, n, **o)``);
+    other names raise ``ConfigError``.
     """
     opts, rest = split_options(options, PlanOptions)
-    if rest:
-        raise ConfigError(f"unknown floor-plan option(s) {sorted(rest)}; expected any of {[f.name for f in fields(PlanOptions)]}")
+    # house-only options are accepted (and ignored) so callers can pass one option dict to both
+    from .house import HouseOptions
+
+    unknown = sorted(set(rest) - {f.name for f in fields(HouseOptions)})
+    if unknown:
+        raise ConfigError(f"unknown floor-plan option(s) {unknown}; expected any of {[f.name for f in fields(PlanOptions)]}")
     return _generate_plan(seed, num_rooms, opts)
 
 
@@ -484,11 +495,25 @@ def _generate_plan(seed: int, num_rooms: Optional[int], opts: PlanOptions) -> Fl
         hallway = bool(opts.hallway) and n >= 3
     else:
         hallway = n >= 6 or (n == 5 and rng.random() < 0.75) or (n == 4 and rng.random() < 0.3)
-    for attempt in range(200):
+    if opts.l_shape is not None:
+        l_shape = bool(opts.l_shape) and n >= 3
+    else:
+        l_shape = n >= 4 and rng.random() < 0.35
+    for attempt in range(300):
         types = _choose_types(rng, n - int(hallway))
+        if l_shape:
+            types.append(VOID)
         laid = _layout(rng, types, hallway)
         if laid is None:
             continue
+        if l_shape:
+            # the placeholder must sit in a corner of the footprint, so removing it leaves an L
+            W0 = max(r[2] for r, _ in laid)
+            D0 = max(r[3] for r, _ in laid)
+            (vx0, vz0, vx1, vz1), = [r for r, t_ in laid if t_ == VOID]
+            if not ((abs(vx0) < 1e-9 or abs(vx1 - W0) < 1e-9) and (abs(vz0) < 1e-9 or abs(vz1 - D0) < 1e-9)):
+                continue
+            laid = [(r, t_) for r, t_ in laid if t_ != VOID]
         # random mirror/transpose so hallways and bands run in all directions
         flip_x, flip_z, transpose = rng.random() < 0.5, rng.random() < 0.5, rng.random() < 0.5
         W = max(r[2] for r, _ in laid)
@@ -509,7 +534,10 @@ def _generate_plan(seed: int, num_rooms: Optional[int], opts: PlanOptions) -> Fl
             continue
         # nobody walks through a bathroom, closet or laundry to reach another room (relaxed late)
         degree = np.bincount([i for d in doors for i in d.rooms], minlength=len(rooms))
-        if attempt < 150 and any(degree[r.id] > 1 for r in rooms if r.type in _PRIVATE):
+        if attempt < 200 and any(degree[r.id] > 1 for r in rooms if r.type in _PRIVATE):
             continue
-        return FloorPlan(rooms, doors, t, h, opts.door_height, seed, hallway, {"attempts": attempt + 1})
+        # a bedroom with a second door needs the floor space for a bed beside two door zones
+        if attempt < 150 and any(degree[r.id] > 1 and r.area < 11.0 for r in rooms if r.type == "bedroom"):
+            continue
+        return FloorPlan(rooms, doors, t, h, opts.door_height, seed, hallway, {"attempts": attempt + 1, "l_shape": l_shape})
     raise ConfigError(f"could not lay out {n} rooms for seed {seed} with options {opts}; try other options")

@@ -12,9 +12,18 @@
 - Every door is an opening of clear width >= ``min_door_width`` up to ``door_height``,
   with a lintel above, a frame ("door_frame") around it, and a "doorway" object
   without triangles whose bbox spans the opening (so saved scenes keep connectivity).
+- Skirting boards (0.08 m high, 0.012 m proud) run along every room's wall faces,
+  broken at door casings; they are one "wall" object per room.
 - Furniture (see ``catalogue``) is placed by ``RoomFurnisher``: inside the room's wall
-  faces, never in a doorway's clearance zone, without overlaps, keeping the room
-  walkable.
+  faces, never in a doorway's clearance zone (``door_clearance`` m deep on both sides,
+  as wide as the casing plus 0.1 m), without overlaps, keeping every doorway of the
+  room reachable from every other for an agent of radius 0.1 m (grid check), and
+  covering at most ``max_fill`` of the floor with optional pieces. Windows ("window",
+  room set) hang on exterior walls only; "ceiling lamp"s hang at the room centre.
+- Object ids: floors, ceilings, wall runs, door frames and doorways (interleaved per
+  door), skirting, then furniture room by room; ids equal list positions.
+- Textures are world-scaled: UVs are surface metres over ``TEXTURE_REPEAT_M[kind]``, so
+  they run outside [0, 1] and the renderer must wrap (it does: repeat).
 
 Overlap rule (what tests check): the 3D bounding boxes of two objects never share
 interior volume, except that flat floor coverings ("rug", height <= 0.02 m) may lie
@@ -23,15 +32,15 @@ placement: tv, microwave, table lamp) touch their support's top face only.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, fields
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-
-from ..errors import ConfigError
 from scipy import ndimage
 
-from .catalogue import ANCHORS, CATEGORIES, COLORS, REQUIRED, ROOM_FURNITURE, SLOT_LOOKS, Category
+from ..errors import ConfigError
+from .catalogue import ANCHORS, CATEGORIES, COLORS, FACING, NEAR, REQUIRED, ROOM_FURNITURE, SINGLETONS, SLOT_LOOKS, Category
 from .floorplan import Door, FloorPlan, PlanOptions, PlanRoom, _generate_plan, generate_plan, split_options
 from .model import Material, Room, Scene, SceneObject
 from .primitives import MeshBuilder, box, box_face_index, rotate_y_quarter
@@ -143,7 +152,8 @@ class RoomLook:
 
 
 def _room_looks(plan: FloorPlan, mats: MaterialTable, rng: np.random.Generator) -> Dict[int, RoomLook]:
-    paints = list(_PAINTS)
+    # each room its own paint while the palette lasts
+    paints = [list(_PAINTS)[i] for i in rng.permutation(len(_PAINTS))]
     looks = {}
     ceiling = mats.get("ceiling white", (0.96, 0.96, 0.95), "plaster")
     for r in plan.rooms:
@@ -156,7 +166,7 @@ def _room_looks(plan: FloorPlan, mats: MaterialTable, rng: np.random.Generator) 
             wall = mats.get(f"wall tiles {tname}", COLORS[tname], "tiles", 1)
             wall_name = f"{tname} tiles"
         else:
-            wall_name = paints[int(rng.integers(len(paints)))]
+            wall_name = paints[r.id % len(paints)]
             wall = mats.get(f"wall paint {wall_name}", _PAINTS[wall_name], "plaster")
         looks[r.id] = RoomLook(floor, wall, ceiling, f"{cname} {kind}", wall_name)
     return looks
@@ -258,11 +268,12 @@ def _build_structure(plan: FloorPlan, looks: Dict[int, RoomLook], mats: Material
                 else:
                     s = a + half if _covered(other, a, line, strict=False) else a - half
                     e = b - half if _covered(other, b, line, strict=False) else b + half
+                # split where the room on either side changes, so each face is painted for one room
                 cuts = {s, e}
                 for r in plan.rooms:
-                    for c0, c1, ln in ((r.x0, r.x1, (r.z0, r.z1)), ) if axis == "x" else ((r.z0, r.z1, (r.x0, r.x1)),):
-                        if any(abs(l - line) < 1e-9 for l in ln):
-                            cuts.update(v for v in (c0, c1) if s < v < e)
+                    ends, lines_of_r = ((r.x0, r.x1), (r.z0, r.z1)) if axis == "x" else ((r.z0, r.z1), (r.x0, r.x1))
+                    if any(abs(c - line) < 1e-9 for c in lines_of_r):
+                        cuts.update(v for v in ends if s < v < e)
                 gaps = []
                 for d in plan.doors:
                     if d.axis == axis and abs(d.line - line) < 1e-9 and a - 1e-9 <= d.start and d.end <= b + 1e-9:
@@ -286,12 +297,12 @@ def _build_structure(plan: FloorPlan, looks: Dict[int, RoomLook], mats: Material
 
     for d in plan.doors:
         _add_door(d, plan, frame_mat, mb, objects)
-    base_mat = frame_mat if looks_rng_white(plan) else mats.get("skirting wood", (0.45, 0.3, 0.18), "grain")
+    base_mat = frame_mat if _white_skirting(plan) else mats.get("skirting wood", (0.45, 0.3, 0.18), "grain")
     for r in plan.rooms:
         _add_skirting(plan, r, base_mat, mats.repeat[base_mat], mb, objects)
 
 
-def looks_rng_white(plan: FloorPlan) -> bool:
+def _white_skirting(plan: FloorPlan) -> bool:
     """Whether the house's skirting boards are painted white (else wood), fixed per seed."""
     return bool(np.random.default_rng([plan.seed, 2]).random() < 0.6)
 
@@ -412,10 +423,12 @@ class RoomFurnisher:
         self.inner = (ix0 + 0.01, iz0 + 0.01, ix1 - 0.01, iz1 - 0.01)
         self.area = (ix1 - ix0) * (iz1 - iz0)
         self.zones = self.full_zones = door_zones(plan, room, opts.door_clearance)
-        fx0, fz0, fx1, fz1 = plan.bounds
-        # which sides ("-z", "+x", "+z", "-x") are exterior walls (windows go there)
-        self.exterior = np.array([abs(room.z0 - fz0) < 1e-9, abs(room.x1 - fx1) < 1e-9,
-                                  abs(room.z1 - fz1) < 1e-9, abs(room.x0 - fx0) < 1e-9], dtype=float)
+        # which sides ("-z", "+x", "+z", "-x") are exterior walls along their whole length (windows go there)
+        out = plan.wall_thickness / 2 + 0.05
+        xs, zs = np.linspace(room.x0, room.x1, 9)[1:-1], np.linspace(room.z0, room.z1, 9)[1:-1]
+        probes = [[(x, room.z0 - out) for x in xs], [(room.x1 + out, z) for z in zs],
+                  [(x, room.z1 + out) for x in xs], [(room.x0 - out, z) for z in zs]]
+        self.exterior = np.array([all(plan.room_at(x, z) is None for x, z in side) for side in probes], dtype=float)
         self.placed: List[Placed] = []
         self.used = 0.0
         # walkability grid over the free floor: cells closer than AGENT_CLEAR to a wall are blocked
@@ -426,9 +439,9 @@ class RoomFurnisher:
         bz = (self.gz < iz0 + AGENT_CLEAR) | (self.gz > iz1 - AGENT_CLEAR)
         self.blocked = bz[:, None] | bx[None, :]
         self.door_cells = []
-        for z0 in self.zones:
-            cx, cz = (z0[0] + z0[2]) / 2, (z0[1] + z0[3]) / 2
-            # the zone centre, pulled towards the door: a point the agent must reach
+        for zone in self.zones:
+            # the middle of each doorway's clearance zone: points the agent must be able to reach
+            cx, cz = (zone[0] + zone[2]) / 2, (zone[1] + zone[3]) / 2
             self.door_cells.append((int(np.argmin(np.abs(self.gz - cz))), int(np.argmin(np.abs(self.gx - cx)))))
 
     # ----------------------------------------------------------- checks
@@ -439,7 +452,7 @@ class RoomFurnisher:
 
     def _walkable(self, blocked: np.ndarray) -> bool:
         free = ~blocked
-        labels, n = ndimage.label(free)
+        labels, _ = ndimage.label(free)
         ids = {int(labels[c]) for c in self.door_cells}
         if 0 in ids or len(ids) != 1:
             return False
@@ -555,9 +568,7 @@ class RoomFurnisher:
         px0, pz0, px1, pz1 = parent.local
         slots = []  # (k_rel, tx, tz) in the parent's frame
         if cat.name == "nightstand":
-            r = _rot_box(lb, 0)
-            for x in (px1 + 0.03 - r[0], px0 - 0.03 - r[2]):
-                slots.append((0, x, pz0 - r[1]))
+            slots += self._beside(lb, parent, 0.03)
         elif cat.name == "chair":
             gap = 0.06
             for k_rel, side in ((2, "+z"), (0, "-z"), (3, "+x"), (1, "-x")):
@@ -582,6 +593,36 @@ class RoomFurnisher:
             k_rel, tx, tz = slots[int(i)]
             off = rotate_y_quarter(np.array([[tx, 0.0, tz]]), parent.k)[0]
             yield (parent.k + k_rel) % 4, parent.t[0] + off[0], 0.0, parent.t[2] + off[2]
+
+    @staticmethod
+    def _beside(lb, parent: Placed, gap: float) -> List[Tuple[int, float, float]]:
+        """Slots ``(k_rel, tx, tz)`` left and right of ``parent``, backs aligned (parent frame)."""
+        px0, pz0, px1, pz1 = parent.local
+        r = _rot_box(lb, 0)
+        return [(0, px1 + gap - r[0], pz0 - r[1]), (0, px0 - gap - r[2], pz0 - r[1])]
+
+    def _preferred(self, cat: Category, lb):
+        """Poses next to (``NEAR``) or facing (``FACING``) placed pieces, tried before free ones."""
+        if cat.name in NEAR:
+            names, gap = NEAR[cat.name]
+            for p in [p for p in self.placed if p.category in names]:
+                for i in self.rng.permutation(2):
+                    k_rel, tx, tz = self._beside(lb, p, gap)[int(i)]
+                    off = rotate_y_quarter(np.array([[tx, 0.0, tz]]), p.k)[0]
+                    yield p.k, p.t[0] + off[0], 0.0, p.t[2] + off[2]
+        if cat.name in FACING:
+            ix0, iz0, ix1, iz1 = self.inner
+            for p in [p for p in self.placed if p.category == FACING[cat.name]]:
+                k = (p.k + 2) % 4  # back to the wall the other piece looks at
+                rx0, rz0, rx1, rz1 = _rot_box(lb, k)
+                cx, cz = (p.box[0] + p.box[3]) / 2, (p.box[2] + p.box[5]) / 2
+                for shift in (0.0, 0.4, -0.4, 0.8, -0.8):
+                    if k in (0, 2):  # backs onto the -z (k=0) or +z (k=2) wall
+                        tz = iz0 - rz0 if k == 0 else iz1 - rz1
+                        yield k, cx + shift - (rx0 + rx1) / 2, 0.0, tz
+                    else:
+                        tx = ix0 - rx0 if k == 1 else ix1 - rx1
+                        yield k, tx, 0.0, cz + shift - (rz0 + rz1) / 2
 
     # ------------------------------------------------------------ place
     def _draw(self, cat: Category, shrink: float):
@@ -608,7 +649,7 @@ class RoomFurnisher:
                 self.zones = door_zones(self.plan, self.room, min(self.opts.door_clearance, 0.9))
                 poses = self._exhaustive(cat, lb, ly1)
             else:
-                poses = self._candidates(cat, lb, ly1, 25 if required else 12)
+                poses = itertools.chain(self._preferred(cat, lb), self._candidates(cat, lb, ly1, 25 if required else 12))
             for k, tx, ty, tz in poses:
                 rb = _rot_box(lb, k)
                 b = (rb[0] + tx, ly0 + ty, rb[1] + tz, rb[2] + tx, ly1 + ty, rb[3] + tz)
@@ -644,6 +685,10 @@ class RoomFurnisher:
         for name, prob, (lo, hi) in programme:
             cat = CATEGORIES[name]
             if name in required:
+                # more of a required piece (a run of counters) are best effort, in programme order
+                for _ in range(int(rng.integers(lo, hi + 1)) - 1):
+                    if self.place(cat, False) is None:
+                        break
                 continue
             if name == "shower" and any(p.category == "bathtub" for p in self.placed):
                 continue
@@ -661,6 +706,13 @@ class RoomFurnisher:
             for _ in range(n):
                 if self.place(cat, False) is None:
                     break
+        if self.area > 16.0:
+            # big rooms: one more, sparser pass over the repeatable items
+            for name, prob, _ in programme:
+                if name in SINGLETONS or name in ANCHORS or name in required:
+                    continue
+                if rng.random() < 0.5 * min(1.0, prob * self.opts.furniture_density):
+                    self.place(CATEGORIES[name], False)
 
 
 # -------------------------------------------------------------------- public

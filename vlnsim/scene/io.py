@@ -136,6 +136,45 @@ def _objects_from_sidecar(data: Dict[str, Any], side: Path) -> Tuple[List[SceneO
     return objects, rooms
 
 
+def _node_geometry(mesh, transform: np.ndarray, up_axis: str, path: Path, node: str):
+    """World-space (vertices, faces, uvs, vertex colours or None) of one mesh node."""
+    v = np.asarray(mesh.vertices, dtype=np.float64)
+    f = np.asarray(mesh.faces, dtype=np.int64)
+    visual = mesh.visual
+    uv = getattr(visual, "uv", None)
+    vc = None
+    if visual.kind == "face":
+        # per-face colours: give every face its own three vertices
+        fc = np.asarray(visual.face_colors)[:, :3]
+        v = v[f.reshape(-1)]
+        uv = None if uv is None else np.asarray(uv)[f.reshape(-1)]
+        vc = np.repeat(fc, 3, axis=0)
+        f = np.arange(len(v)).reshape(-1, 3)
+    elif visual.kind == "vertex":
+        vc = np.asarray(visual.vertex_colors)[:, :3]
+    elif visual.kind == "texture" and getattr(getattr(visual, "material", None), "baseColorTexture", None) is None:
+        # glTF COLOR_0 next to a material lands in vertex_attributes; it multiplies the
+        # base colour, which is what the renderer does with vertex colours
+        col = getattr(visual, "vertex_attributes", {}).get("color")
+        if col is not None and len(col) == len(v):
+            col = np.asarray(col)
+            if col.dtype.kind == "f":
+                col = np.clip(np.rint(col * 255.0), 0, 255)
+            elif col.dtype.itemsize > 1:
+                col = col // 257  # 16-bit normalised
+            vc = col[:, :3].astype(np.uint8)
+    if uv is None or len(uv) != len(v):
+        uv = np.zeros((len(v), 2))
+    with np.errstate(invalid="ignore", over="ignore"):
+        v = v @ np.asarray(transform)[:3, :3].T + np.asarray(transform)[:3, 3]
+    if up_axis == "z":
+        v = np.stack([v[:, 0], v[:, 2], -v[:, 1]], axis=1)
+    if not np.all(np.isfinite(v)):
+        bad = int(np.argwhere(~np.isfinite(v).all(axis=1))[0, 0])
+        raise SceneFileError(f"{path}: node {node!r} vertex {bad} is not finite ({v[bad].tolist()}); expected finite coordinates")
+    return v, f, uv, vc
+
+
 def load_scene(path: PathLike, up_axis: str = "y") -> Scene:
     """Load a glTF/GLB, OBJ or PLY file (plus its ``.semantic.json`` sidecar if present)."""
     if up_axis not in UP_AXES:
@@ -171,29 +210,8 @@ def load_scene(path: PathLike, up_axis: str = "y") -> Scene:
         mesh = tscene.geometry.get(geom_name)
         if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
             continue
-        v = np.asarray(mesh.vertices, dtype=np.float64)
-        f = np.asarray(mesh.faces, dtype=np.int64)
+        v, f, uv, vc = _node_geometry(mesh, transform, up_axis, path, node)
         visual = mesh.visual
-        uv = getattr(visual, "uv", None)
-        vc = None
-        if visual.kind == "face":
-            # per-face colours: give every face its own three vertices
-            fc = np.asarray(visual.face_colors)[:, :3]
-            v = v[f.reshape(-1)]
-            uv = None if uv is None else np.asarray(uv)[f.reshape(-1)]
-            vc = np.repeat(fc, 3, axis=0)
-            f = np.arange(len(v)).reshape(-1, 3)
-        elif visual.kind == "vertex":
-            vc = np.asarray(visual.vertex_colors)[:, :3]
-        if uv is None or len(uv) != len(v):
-            uv = np.zeros((len(v), 2))
-        with np.errstate(invalid="ignore", over="ignore"):
-            v = v @ np.asarray(transform)[:3, :3].T + np.asarray(transform)[:3, 3]
-        if up_axis == "z":
-            v = np.stack([v[:, 0], v[:, 2], -v[:, 1]], axis=1)
-        if not np.all(np.isfinite(v)):
-            bad = int(np.argwhere(~np.isfinite(v).all(axis=1))[0, 0])
-            raise SceneFileError(f"{path}: node {node!r} vertex {bad} is not finite ({v[bad].tolist()}); expected finite coordinates")
 
         m = _NODE_NAME.match(str(node)) if sidecar is not None else None
         if m is not None:
@@ -308,8 +326,8 @@ def scene_to_glb_bytes(scene: Scene) -> bytes:
         color = np.clip(np.rint(np.asarray(mat.base_color) * 255), 0, 255).astype(np.uint8)
         rgba = np.r_[color, 255].astype(np.uint8)
         if mat.texture is None and scene.vertex_colors is not None:
-            # glTF multiplies COLOR_0 by the base colour; fold it in so a reader sees the same
-            cols = np.rint(scene.vertex_colors[used].astype(np.float64) * np.asarray(mat.base_color)).clip(0, 255)
+            # raw colours: the base colour they are multiplied by travels in the sidecar
+            cols = scene.vertex_colors[used]
             visual = trimesh.visual.ColorVisuals(vertex_colors=np.c_[cols, np.full(len(used), 255)].astype(np.uint8))
         else:
             if mat.texture is not None and mid not in images:

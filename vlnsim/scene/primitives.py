@@ -55,7 +55,7 @@ def box_face_index() -> np.ndarray:
 
 
 def frustum(
-    center: Sequence[float], r_bottom: float, r_top: float, y0: float, y1: float, segments: int = 16, uv_scale: float = 1.0
+    center: Sequence[float], r_bottom: float, r_top: float, y0: float, y1: float, segments: int = 20, uv_scale: float = 1.0
 ) -> Mesh:
     """Closed vertical frustum (a cylinder when radii are equal) around ``center`` (x, z)."""
     cx, cz = float(center[0]), float(center[1])
@@ -87,13 +87,13 @@ def frustum(
     return v, f, np.concatenate(uvs) / uv_scale
 
 
-def cylinder(center: Sequence[float], radius: float, y0: float, y1: float, segments: int = 16, uv_scale: float = 1.0) -> Mesh:
+def cylinder(center: Sequence[float], radius: float, y0: float, y1: float, segments: int = 20, uv_scale: float = 1.0) -> Mesh:
     """Closed vertical cylinder with axis through ``center`` (x, z) from ``y0`` to ``y1``."""
     return frustum(center, radius, radius, y0, y1, segments, uv_scale)
 
 
 def sphere(
-    center: Sequence[float], radii: Sequence[float], n_lat: int = 7, n_lon: int = 12, uv_scale: float = 1.0
+    center: Sequence[float], radii: Sequence[float], n_lat: int = 8, n_lon: int = 14, uv_scale: float = 1.0
 ) -> Mesh:
     """Closed (ellipsoidal) UV sphere with per-axis ``radii``."""
     c = np.asarray(center, dtype=np.float64)
