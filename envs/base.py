@@ -21,6 +21,7 @@ from vlnsim.render.sensors import SensorSpec
 
 from .config import EnvConfig, load_config
 from .episode_source import EpisodeSource
+from .measures import GoalDistance
 from .rewards import NavigationReward
 from .scene_cache import LRUCache
 
@@ -35,11 +36,10 @@ class SceneSlot:
         self._topdown = None
 
     def topdown(self):
-        """(map image, world (x, z) of its pixel-grid origin, metres per pixel), built on first use."""
+        """(map image, ``MapInfo``) of the scene, built on first use (only ``render()`` needs it)."""
         if self._topdown is None:
-            img = self.sim.topdown_map(meters_per_pixel=self._topdown_mpp)
-            lo = np.asarray(self.sim.scene.bounds[0], dtype=np.float64)
-            self._topdown = (img, (float(lo[0]), float(lo[2])), self._topdown_mpp)
+            self._topdown = (self.sim.topdown_map(meters_per_pixel=self._topdown_mpp),
+                             self.sim.topdown_map_info(meters_per_pixel=self._topdown_mpp))
         return self._topdown
 
     def close(self) -> None:
@@ -187,7 +187,10 @@ class NavEnv(gym.Env):
         self._last_action = None
         self._over = False
         self._final_metrics = None
-        self._start_distance = self._geodesic_to_goal(self._path[0])
+        self._goal_distance = GoalDistance(self.sim.pathfinder, self.goal)
+        # exact l* for SPL; the per-step measure is the (much cheaper) grid geodesic
+        self._start_geodesic = float(self.sim.pathfinder.geodesic_distance(self._path[0], self.goal))
+        self._start_distance = self._goal_distance(self._path[0])
         self._distance = self._start_distance
         self._reward.reset(self._distance)
         self._on_reset()
@@ -213,9 +216,9 @@ class NavEnv(gym.Env):
         else:
             self._raw_obs = self.sim.step(act)
             p = self._position()
-            if p != self._path[-1]:  # turns and blocked moves leave d unchanged: skip the query
+            if p != self._path[-1]:  # turns and blocked moves leave d unchanged
                 self._path.append(p)
-                self._distance = self._geodesic_to_goal(p)
+                self._distance = self._goal_distance(p)
         success = stopped and self._is_success()
         reward = self._reward(self._distance, success)
         terminated = bool(stopped)
@@ -241,11 +244,9 @@ class NavEnv(gym.Env):
     def _position(self) -> List[float]:
         return [float(v) for v in self.sim.agent_state.position]
 
-    def _geodesic_to_goal(self, position) -> float:
-        return float(self.sim.pathfinder.geodesic_distance(position, self.goal))
-
     def _is_success(self) -> bool:
-        return self._distance < self.success_distance
+        # exact geodesic, as the success metric (the per-step measure is the grid one)
+        return float(self.sim.pathfinder.geodesic_distance(self._path[-1], self.goal)) < self.success_distance
 
     def compute_metrics(self, stopped: bool) -> Dict[str, float]:
         """Episode metrics on the recorded path (``vlnsim.metrics.episode_metrics``)."""
@@ -254,7 +255,7 @@ class NavEnv(gym.Env):
         ep = self.current_episode
         reference = ep.reference_path or [ep.start_position, ep.goals[0].position]
         return metrics.episode_metrics(self._path, reference, self.goal, stopped, self.sim.pathfinder.geodesic_distance,
-                                       self._start_distance, success_distance=self.success_distance)
+                                       self._start_geodesic, success_distance=self.success_distance)
 
     def expert_action(self) -> int:
         """The shortest-path follower's next action towards the goal (the IL oracle)."""
@@ -311,7 +312,8 @@ class NavEnv(gym.Env):
             raise RuntimeError("render() before reset(): there is no episode to draw")
         rgb = self._raw_obs.get("rgb")
         depth = self._raw_obs.get("depth")
-        max_depth = 1.0 if self.config.normalize_depth else self.config.max_depth
+        # houses are a few metres across: a 5 m colour range shows more than the 10 m sensor range
+        max_depth = 1.0 if self.config.normalize_depth else min(self.config.max_depth, 5.0)
         topdown = draw_episode_map(self._slot, self.current_episode, self._path, self.sim.agent_state)
         return composite_frame(
             rgb=rgb, depth=depth, topdown=topdown, instruction=self.instruction_words(), highlight=highlight,

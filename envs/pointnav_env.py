@@ -77,10 +77,10 @@ class PointNavEnv(NavEnv):
         ep = self.current_episode
         reference = ep.reference_path or [ep.start_position, ep.goals[0].position]
         out = nav_metrics.episode_metrics(self._path, reference, self.goal, stopped, self.sim.pathfinder.geodesic_distance,
-                                          self._start_distance, success_distance=nav_metrics.DEFAULT_THRESHOLD)
+                                          self._start_geodesic, success_distance=nav_metrics.DEFAULT_THRESHOLD)
         success = nav_metrics.is_success(stopped, out["ne"], self.success_distance)
         out["success"] = float(success)
-        out["spl"] = nav_metrics.spl(success, self._start_distance, out["tl"])
+        out["spl"] = nav_metrics.spl(success, self._start_geodesic, out["tl"])
         out["oracle_success"] = float(nav_metrics.oracle_success(self._path, self.goal, self.sim.pathfinder.geodesic_distance,
                                                                  self.success_distance))
         out["sdtw"] = out["ndtw"] if success else 0.0

@@ -2,7 +2,8 @@
 
 ``reward_t = -(d_t - d_{t-1}) * distance_reward_weight + slack_reward
 + success_reward * 1[success at t]``, with ``d`` the geodesic distance to the goal
-(habitat-lab ``NavRLEnv.get_reward`` with the ``distance_to_goal`` measure).
+(habitat-lab ``NavRLEnv.get_reward`` with the ``distance_to_goal`` measure; the envs
+pass the grid geodesic of ``envs.measures.GoalDistance``).
 """
 from __future__ import annotations
 

@@ -29,8 +29,9 @@ class VLNEnv(NavEnv):
     Action: ``Discrete(4)``: STOP=0, MOVE_FORWARD=1, TURN_LEFT=2, TURN_RIGHT=3.
 
     Rewards: habitat's navigation reward, ``-(d_t - d_{t-1}) * distance_reward_weight +
-    slack_reward``, plus ``success_reward`` on a successful STOP (d = geodesic distance
-    to the goal).
+    slack_reward``, plus ``success_reward`` on a successful STOP. ``d`` is the grid
+    geodesic distance to the goal (the path finder's distance field, see
+    ``envs.measures``), also reported as ``info["distance_to_goal"]``.
 
     Termination: ``terminated`` when STOP is called; ``truncated`` after
     ``max_episode_steps`` (500). Success: STOP within ``success_distance`` (3 m,

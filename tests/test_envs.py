@@ -162,16 +162,21 @@ def test_reward_is_habitat_formula_and_metrics_match(data_root):
     rng = np.random.default_rng(3)
     obs, info = env.reset(seed=1)
     pf, goal = base.sim.pathfinder, base.current_episode.goals[0].position
-    d_prev = pf.geodesic_distance(base.sim.agent_state.position, goal)
+    d_prev = info["distance_to_goal"]
     positions = [list(map(float, base.sim.agent_state.position))]
     actions = list(rng.choice([1, 2, 3], size=30, p=[0.6, 0.2, 0.2])) + [0]
+    total = 0.0
     for t, a in enumerate(actions):
         obs, r, term, trunc, info = env.step(int(a))
+        total += r
         pos = list(map(float, base.sim.agent_state.position))
         if pos != positions[-1]:
             positions.append(pos)
-        d = pf.geodesic_distance(pos, goal)
-        success = a == 0 and d < 3.0
+        d = info["distance_to_goal"]
+        exact = pf.geodesic_distance(pos, goal)
+        # the per-step measure is the grid geodesic: close to, and never below, the exact one
+        assert exact - 1e-6 <= d <= exact * 1.03 + 0.1, (d, exact)
+        success = a == 0 and exact < 3.0
         assert r == pytest.approx(-(d - d_prev) * 1.0 - 0.01 + (2.5 if success else 0.0), abs=1e-9)
         d_prev = d
         if term or trunc:
@@ -186,6 +191,22 @@ def test_reward_is_habitat_formula_and_metrics_match(data_root):
     # TL is the sum of the recorded Euclidean step lengths
     assert info["metrics"]["tl"] == pytest.approx(sum(math.dist(a, b) for a, b in zip(positions, positions[1:])))
     env.close()
+
+
+def test_reward_weights_and_success_bonus(data_root):
+    """Returns telescope: sum r = w (d_0 - d_T) + slack T + bonus, for any weights."""
+    for w, slack, bonus in ((1.0, -0.01, 2.5), (0.5, -0.1, 10.0)):
+        env = envs.make_env(cfg(data_root, distance_reward_weight=w, slack_reward=slack, success_reward=bonus))
+        expert = make_baseline("expert", env)
+        obs, info = env.reset(seed=0)
+        d0 = info["distance_to_goal"]
+        total, steps, done = 0.0, 0, False
+        while not done:
+            obs, r, term, trunc, info = env.step(expert.act(obs)[0])
+            total, steps, done = total + r, steps + 1, term or trunc
+        assert info["metrics"]["success"] == 1.0
+        assert total == pytest.approx(w * (d0 - info["distance_to_goal"]) + slack * steps + bonus, abs=1e-9)
+        env.close()
 
 
 def test_truncated_at_step_limit(data_root):
@@ -221,20 +242,24 @@ def test_oracle_sensors_match_follower_and_progress(data_root):
 
     env = envs.make_env(cfg(data_root, expert_action_sensor=True, progress_sensor=True))
     base = env.unwrapped
-    obs, _ = env.reset(seed=0)
+    obs, info = env.reset(seed=0)
     goal = base.current_episode.goals[0].position
-    d0 = base.sim.pathfinder.geodesic_distance(base.sim.agent_state.position, goal)
-    for _ in range(12):
-        ref = ShortestPathFollower(base.sim, goal_radius=0.5).next_action(goal)
+    d0, e0 = info["distance_to_goal"], base.sim.pathfinder.geodesic_distance(base.sim.agent_state.position, goal)
+    follower = ShortestPathFollower(base.sim, goal_radius=0.5)  # called once per step, as the env's
+    for _ in range(300):
+        ref = follower.next_action(goal)
         assert int(obs["expert_action"][0]) == int(ref)
-        d = base.sim.pathfinder.geodesic_distance(base.sim.agent_state.position, goal)
-        assert obs["progress"][0] == pytest.approx(min(1.0, max(0.0, 1 - d / d0)), abs=1e-6)
-        obs, *_ = env.step(int(obs["expert_action"][0]) or 1)
-    assert obs["progress"][0] > 0.2  # 12 expert steps make progress
+        exact = base.sim.pathfinder.geodesic_distance(base.sim.agent_state.position, goal)
+        assert obs["progress"][0] == pytest.approx(min(1.0, max(0.0, 1 - info["distance_to_goal"] / d0)), abs=1e-6)
+        assert obs["progress"][0] == pytest.approx(max(0.0, 1 - exact / e0), abs=0.05)
+        if ref == Action.STOP:
+            break
+        obs, _, _, _, info = env.step(int(ref))
+    assert ref == Action.STOP and exact <= 0.5
+    assert obs["progress"][0] >= 1 - 0.6 / e0  # the expert ends within its 0.5 m radius
     env.close()
 
 
-# ------------------------------------------------------------------ episodes and determinism
 def test_sequential_order_cycles_and_pinning(data_root):
     split = load_split(data_root, DATASET, "val_unseen")
     ids = [e.episode_id for e in split.episodes]

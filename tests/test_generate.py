@@ -233,3 +233,47 @@ def test_goal_off_navigable_area_is_reported(data, scenes):
     e.goals[0].position = [e.start_position[0], 1.2, e.start_position[2]]  # floating above the floor
     with pytest.raises(EpisodeFormatError, match="not on the navigable area"):
         check_episode_navigable(e, pf)
+
+
+def test_gt_expert_agrees_with_online_follower(data, scenes):
+    from vlnsim.episodes.expert import ReferencePathFinder, run_expert
+    from vlnsim.nav.follower import ShortestPathFollower
+
+    root, _ = data
+    d = E.load_split(root, NAME, "test")
+    gt = E.load_gt(E.split_path(root, NAME, "test", gt=True))
+    for e in d.episodes[::3]:
+        sim = scenes[e.scene_id][1]
+        goal = e.goals[0].position
+        # nav's follower re-planning every step, rolled out independently
+        f = ShortestPathFollower(sim, goal_radius=0.5)
+        sim.reset(position=e.start_position, rotation=e.start_rotation)
+        actions = []
+        for _ in range(500):
+            a = f.next_action(goal)
+            actions.append(int(a))
+            if a == Action.STOP:
+                break
+            sim.step(a)
+        assert actions[-1] == Action.STOP
+        recorded = gt[str(e.episode_id)]["actions"]
+        # the recorded expert is never clumsier than the on-line one (which re-plans from
+        # slightly different grid cells and may wiggle at door frames) ...
+        assert len(recorded) <= len(actions) + max(3, 0.1 * len(actions))
+        # ... and walks about as far: forward steps x 0.25 m ~ the geodesic distance
+        fwd = sum(a == Action.MOVE_FORWARD for a in recorded)
+        assert 0.25 * fwd == pytest.approx(e.geodesic_distance, abs=1.0)
+        assert 0.25 * fwd <= 0.25 * sum(a == Action.MOVE_FORWARD for a in actions) + 0.5
+        # exact mode is the follower itself
+        locs, acts, reached = run_expert(sim, e.reference_path, e.start_position, e.start_rotation, goal, 0.5, exact=True)
+        assert reached and acts == actions
+    # off the reference path, the reference view defers to the real planner
+    e = d.episodes[0]
+    pf = scenes[e.scene_id][1].pathfinder
+    view = ReferencePathFinder(pf, e.reference_path, e.goals[0].position)
+    far = pf.random_navigable_point(np.random.default_rng(0))
+    while _point_to_polyline(far, np.asarray(e.reference_path)) < 0.5:
+        far = pf.random_navigable_point(np.random.default_rng(int(far[0] * 1000) % 1000))
+    assert view.find_path(far, e.goals[0].position) == pf.find_path(far, e.goals[0].position)
+    on = np.asarray(e.reference_path[0])
+    assert view.find_path(on, e.goals[0].position)[-1] == list(map(float, e.goals[0].position))

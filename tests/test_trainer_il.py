@@ -33,7 +33,7 @@ def tiny_config(data_root, run_dir, *extra):
 
     overrides = [
         f"run_dir={run_dir}", "device=cpu", f"env.data_root={data_root}", f"env.dataset={DATASET}",
-        "env.split=train", "env.width=32", "env.height=32", "policy.hidden_size=32", "policy.rgb_dim=16",
+        "env.split=train", "env.width=32", "env.height=32", "env.max_episode_steps=40", "policy.hidden_size=32", "policy.rgb_dim=16",
         "policy.depth_dim=16", "policy.attention_dim=16", "policy.prev_action_dim=8",
         "policy.vision.tiny_image_size=32", "policy.vision.tiny_patch_size=8", "policy.depth.channels=[8,16]",
         "policy.depth.output_dim=16", "policy.depth.input_size=32", "policy.instruction.embedding_dim=16",

@@ -17,6 +17,8 @@ def register(subparsers) -> None:
     p.add_argument("--max-distance", type=float, default=20.0, help="max geodesic start-goal distance, m (default 20)")
     p.add_argument("--rooms", type=int, default=None, help="rooms per house (default: drawn per house, 4..8)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1; output does not depend on it)")
+    p.add_argument("--exact-expert", action="store_true",
+                   help="re-plan the expert's path every step for the _gt actions (slow; default follows the reference path)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
@@ -27,7 +29,8 @@ def main(args: argparse.Namespace) -> int:
     stats = generate_dataset(args.data_root, args.name, num_houses=args.houses,
                              episodes_per_house=args.episodes_per_house, seed=args.seed, workers=args.workers,
                              version=args.version, progress=not args.quiet, min_distance=args.min_distance,
-                             max_distance=args.max_distance, num_rooms=args.rooms)
+                             max_distance=args.max_distance, num_rooms=args.rooms,
+                             exact_expert=args.exact_expert)
     print(f"wrote {stats['episodes']} episodes over {stats['houses']} houses to {stats['data_dir']} "
           f"in {stats['seconds']:.1f} s (vocabulary {stats['vocab_size']} words)")
     for split, s in stats["splits"].items():

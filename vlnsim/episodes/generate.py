@@ -2,8 +2,9 @@
 
 ``generate_dataset`` builds procedural houses (``vlnsim.scene.house``), saves them under
 ``<data_root>/scene_datasets/procgen/house_XXXXX/``, samples start/goal pairs on each
-house's navigable floor, plans the reference (shortest) path, simulates the
-``ShortestPathFollower`` expert without sensors for the ``_gt`` file, has the template
+house's navigable floor, plans the reference (shortest) path, rolls out the
+``ShortestPathFollower`` expert in a sensorless ``Simulator`` for the ``_gt`` file
+(``vlnsim.episodes.expert``), has the template
 speaker write three instructions per path, and writes the VLN-CE splits plus a word
 vocabulary and a sub-word ``tokenizer.json``.
 
@@ -25,6 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..errors import ConfigError, GenerationError
+from .expert import run_expert
 from .io import dataset_dir, save, save_gt, write_json
 from .model import Episode, EpisodeDataset, Goal, Instruction
 from .vocab import Vocabulary, save_tokenizer, train_tokenizer
@@ -49,6 +51,8 @@ class GenerationConfig:
         instructions_per_path: instructions (episodes) per reference path (R2R: 3).
         goal_radius: success radius stored in ``goals[].radius``.
         follower_radius: the expert stops within this distance of the goal (m).
+        exact_expert: re-plan the follower's path at every step instead of following
+            the reference path (see ``vlnsim.episodes.expert``; much slower).
         val_seen_fraction: share of a train house's paths that go to val_seen.
         unseen_fraction: share of houses for val_unseen and for test (each).
         max_start_attempts: start points tried per path before giving up.
@@ -69,6 +73,7 @@ class GenerationConfig:
     instructions_per_path: int = 3
     goal_radius: float = 3.0
     follower_radius: float = 0.5
+    exact_expert: bool = False
     val_seen_fraction: float = 0.15
     unseen_fraction: float = 0.15
     max_start_attempts: int = 40
@@ -208,27 +213,9 @@ def sample_pair(pf, scene, rng: np.random.Generator, cfg: GenerationConfig, wher
         "widen --min-distance/--max-distance or use more rooms")
 
 
-def run_expert(sim, follower, start, rotation, goal, max_steps: int = MAX_EXPERT_STEPS):
-    """Roll the shortest-path follower from the start; return (locations, actions, reached)."""
-    from ..agent import Action
-
-    sim.reset(position=start, rotation=rotation)
-    locations = [[float(v) for v in sim.agent_state.position]]
-    actions: List[int] = []
-    for _ in range(max_steps):
-        a = Action.parse(follower.next_action(goal))
-        actions.append(int(a))
-        if a == Action.STOP:
-            return locations, actions, True
-        sim.step(a)
-        locations.append([float(v) for v in sim.agent_state.position])
-    return locations, actions, False
-
-
 def generate_house_paths(job: HouseJob) -> Tuple[List[PathRecord], Dict[str, Any]]:
     """Build, save and annotate one house (runs in a worker process when ``workers > 1``)."""
     from .. import geometry
-    from ..nav.follower import ShortestPathFollower
     from ..scene.house import generate_house
     from ..scene.io import load_scene
     from ..simulator import Simulator
@@ -245,7 +232,6 @@ def generate_house_paths(job: HouseJob) -> Tuple[List[PathRecord], Dict[str, Any
     scene = load_scene(scene_path)
     sim = Simulator(scene, sensors=[])
     pf = sim.pathfinder
-    follower = ShortestPathFollower(sim, goal_radius=cfg.follower_radius)
     speaker = Speaker(scene)
     rng = np.random.default_rng([cfg.seed, job.house_seed])
     where = f"house {house_name(job.house_seed)} (seed {job.house_seed})"
@@ -258,7 +244,8 @@ def generate_house_paths(job: HouseJob) -> Tuple[List[PathRecord], Dict[str, Any
             path = [[float(v) for v in p] for p in path]
             yaw = float(rng.uniform(-math.pi, math.pi))
             rot = [float(v) for v in geometry.quat_from_yaw(yaw)]
-            locs, acts, reached = run_expert(sim, follower, start, rot, goal)
+            locs, acts, reached = run_expert(sim, path, start, rot, goal, cfg.follower_radius, MAX_EXPERT_STEPS,
+                                             exact=cfg.exact_expert)
             if reached:
                 break
             failures += 1

@@ -3,6 +3,9 @@
 Small hand-built worlds whose free space is known exactly (the footprints of the boxes),
 used by the navigation tests as an independent reference and handy for toy PointNav
 tasks. Every box is a closed, outward-facing 12-triangle mesh and its own object.
+``free_space_polygon`` and ``exact_shortest_path`` give the exact continuous answer
+(shapely, imported lazily: a dev dependency) that tests and ``bench/sim.py`` compare the
+grid path finder against.
 """
 from __future__ import annotations
 
@@ -87,3 +90,51 @@ def walled_room(x0: float, z0: float, x1: float, z1: float, thickness: float = 0
     w.add_wall(x0 - t, z0, x0, z1, height)
     w.add_wall(x1, z0, x1 + t, z1, height)
     return w
+
+
+# ---------------------------------------------------------------------- exact reference
+def free_space_polygon(inner: Tuple[float, float, float, float], footprints, radius: float):
+    """Exact continuous free space of the agent centre (shapely): the room interior
+    ``inner`` = (x0, z0, x1, z1) shrunk by ``radius`` minus the footprints inflated by it."""
+    from shapely.geometry import box
+    from shapely.ops import unary_union
+
+    room = box(*inner).buffer(-radius, join_style="mitre")
+    if not footprints:
+        return room
+    obstacles = unary_union([box(*f) for f in footprints]).buffer(radius, quad_segs=32)
+    return room.difference(obstacles)
+
+
+def exact_shortest_path(free, a: Sequence[float], b: Sequence[float]) -> Tuple[float, np.ndarray]:
+    """(length, (K, 2) path) of the exact shortest path between (x, z) points in a polygon.
+
+    Visibility graph over the polygon's vertices plus the two end points, Dijkstra on it
+    (the classic exact method for polygonal domains). ``inf`` and an empty path when
+    the points are not connected.
+    """
+    import shapely
+    from scipy.sparse import csgraph, csr_matrix
+
+    verts = [tuple(a[:2]), tuple(b[:2])]
+    polys = list(free.geoms) if hasattr(free, "geoms") else [free]
+    for p in polys:
+        verts += list(p.exterior.coords)[:-1]
+        for ring in p.interiors:
+            verts += list(ring.coords)[:-1]
+    pts = np.asarray(verts, dtype=np.float64)
+    n = len(pts)
+    i, j = np.triu_indices(n, 1)
+    lines = shapely.linestrings(np.stack([pts[i], pts[j]], axis=1))
+    region = free.buffer(1e-7)
+    shapely.prepare(region)
+    ok = shapely.covers(region, lines)
+    w = np.linalg.norm(pts[i] - pts[j], axis=1)[ok]
+    graph = csr_matrix((w, (i[ok], j[ok])), shape=(n, n))
+    dist, pred = csgraph.dijkstra(graph, directed=False, indices=0, return_predecessors=True)
+    if not np.isfinite(dist[1]):
+        return float("inf"), np.zeros((0, 2))
+    chain = [1]
+    while chain[-1] != 0:
+        chain.append(int(pred[chain[-1]]))
+    return float(dist[1]), pts[chain[::-1]]

@@ -4,16 +4,19 @@ The grid covers the scene's XZ bounds with square cells (default 0.05 m). Per ce
 
 1. **Floor.** One downward ray per cell centre, re-cast from just below each hit until
    it leaves the scene (all cells in one batched Embree call per layer), gives every
-   surface crossing the vertical line. The cell's floor is the *lowest* surface that
-   faces up, is flat enough (``n_y >= cos(max_slope)``), is not inside a solid (an
-   up-facing hit enters a solid, a down-facing one leaves it: the slab under a wall is
-   not floor) and has at least ``agent.height`` of free air above it (the next surface
-   up). Like Recast, this trusts the triangle winding (outward normals); if no cell
-   qualifies (inverted winding: under half the cells the unoriented rule finds) any flat
-   surface with headroom counts instead. The lowest such layer is the ground
-   floor of a house even with a ceiling and roof above it; a table or bed top with
-   headroom above becomes a small separate island (as in habitat's navmesh), never
-   part of the floor island, because step 3 cuts it off.
+   surface crossing the vertical line. Walking down the line, an up-facing surface
+   enters a solid and a down-facing one leaves it. The cell's level is the *lowest*
+   up-facing surface reached from outside any solid (so the slab under a wall is not
+   floor, and the ground floor wins over a ceiling or roof above it); the cell is
+   walkable when that surface is flat enough (``n_y >= cos(max_slope)``) and has at
+   least ``agent.height`` of air above it (the next surface up). Surfaces above an
+   obstructed level are ignored — one floor per cell — so the floor under a table is
+   an obstacle and the table top is not navigable; a solid box low enough to leave
+   headroom (a bed) has its top as the lowest level and becomes a small separate
+   island, never joined to the floor (step 3). Like Recast this trusts the triangle
+   winding (outward normals); when it finds under half the walkable cells the
+   unoriented rule finds (inverted winding), the lowest flat surface with headroom,
+   whatever its facing, is used instead.
 2. **Clearance of the body column.** The headroom rule already keeps every surface
    out of ``(floor, floor + height)`` on the cell's own vertical line. Geometry thinner
    than a cell can slip between cell centres, so two extra checks mark cells blocked:
@@ -226,7 +229,18 @@ def _floor_heights(ys: np.ndarray, ny: np.ndarray, agent: AgentConfig, oriented:
         for k in range(num_layers):
             inside[k] = state
             state = np.where(up[k], True, np.where(downf[k], False, state))
-        ok = up & ~inside & (ny >= cos_slope) & (gap >= agent.height)
+        # the cell's level is the lowest up-facing surface reached from outside any
+        # solid; it is floor only if flat with headroom. Surfaces above an obstructed
+        # level (a table top over the floor, the roof over a low ceiling) are ignored:
+        # one floor per cell.
+        cand = up & ~inside
+        has = cand.any(axis=0)
+        lowest = num_layers - 1 - np.argmax(cand[::-1], axis=0)
+        cols = np.nonzero(has)[0]
+        k = lowest[has]
+        good = (ny[k, cols] >= cos_slope) & (gap[k, cols] >= agent.height)
+        height[cols[good]] = ys[k[good], cols[good]]
+        return height
     else:
         ok = present & (np.abs(ny) >= cos_slope) & (gap >= agent.height)
     has = ok.any(axis=0)

@@ -1,0 +1,1 @@
+"""Visualisation: top-down maps (topdown.py) and rollout frames/video."""
