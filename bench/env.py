@@ -82,13 +82,12 @@ def bench_vec(cfg, workers: int, actions: np.ndarray, repeats: int) -> float:
         vec.close()
 
 
-def ensure_dataset(args) -> str:
+def ensure_dataset(args, tmp: Optional[str]) -> str:
     if args.data_root is not None:
         return args.data_root
     from vlnsim.episodes.generate import generate_dataset
 
-    tmp = tempfile.mkdtemp(prefix="vlnsim_bench_env_")
-    print(f"generating a small dataset in {tmp} (pass --data-root to reuse one)", flush=True)
+    print(f"generating a one-house dataset in {tmp} (pass --data-root to reuse one)", flush=True)
     generate_dataset(tmp, name=args.dataset, num_houses=1, episodes_per_house=6, seed=0, progress=False)
     return tmp
 
@@ -106,9 +105,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not 0 < args.steps < 500:
         p.error("--steps must be in 1..499 so no episode is truncated inside a timed block")
 
+    with tempfile.TemporaryDirectory(prefix="vlnsim_bench_env_") as tmp:
+        return run(args, ensure_dataset(args, tmp))
+
+
+def run(args, data_root: str) -> int:
     import envs
 
-    data_root = ensure_dataset(args)
     actions = _actions(args.steps)
     rows = []
     for size in args.sizes:
@@ -126,7 +129,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         vec_rate = bench_vec(cfg, args.workers, actions, args.repeats)
         rows.append((size, sim_rate, env_rate, vec_rate))
 
-    print(f"\nEnv throughput, RGB-D, {args.steps} steps x best of {args.repeats} (same episode, same actions)")
+    import os
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nEnv throughput, RGB-D, {args.steps} steps x best of {args.repeats} (same episode, same actions); "
+          f"{os.cpu_count()} CPUs, load average {load:.1f}")
     print(f"{'res':>8} {'sim steps/s':>12} {'env x1':>10} {'ratio':>6} {f'async x{args.workers}':>10} {'ratio':>6}")
     for size, s, e, v in rows:
         print(f"{size:>4}x{size:<3} {s:>12.0f} {e:>10.0f} {e / s:>6.2f} {v:>10.0f} {v / s:>6.2f}")

@@ -34,6 +34,7 @@ _LAZY = {
     "EnvWorkerError": "envs.vector",
     "make_baseline": "envs.baselines",
     "NavigationReward": "envs.rewards",
+    "SplitNotFoundError": "envs.episode_source",
 }
 
 

@@ -6,7 +6,6 @@ their task observations (instruction tokens, point goal) and success rule.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -16,7 +15,7 @@ from gymnasium import spaces
 
 from vlnsim.agent import Action
 from vlnsim.episodes import Episode
-from vlnsim.errors import InvalidActionError
+from vlnsim.errors import ConfigError, InvalidActionError
 from vlnsim.render.sensors import SensorSpec
 
 from .config import EnvConfig, load_config
@@ -59,8 +58,6 @@ class NavEnv(gym.Env):
         if cfg.task != self.task:
             cfg = cfg.replace(task=self.task)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            from vlnsim.errors import ConfigError
-
             raise ConfigError(f"render_mode={render_mode!r}; expected one of {self.metadata['render_modes']} or None")
         self.config: EnvConfig = cfg
         self.render_mode = render_mode
@@ -98,6 +95,11 @@ class NavEnv(gym.Env):
     def path(self) -> List[List[float]]:
         """Agent positions so far (consecutive repeats from turns/collisions dropped)."""
         return [list(p) for p in self._path]
+
+    @property
+    def vocab(self):
+        """The split's instruction ``Vocabulary`` (None when the split has no word list)."""
+        return self.episodes.vocab
 
     @property
     def shard_episode_ids(self) -> list:
@@ -171,8 +173,6 @@ class NavEnv(gym.Env):
         options = options or {}
         unknown = sorted(set(options) - {"episode_id"})
         if unknown:
-            from vlnsim.errors import ConfigError
-
             raise ConfigError(f"reset options {unknown} are not supported; expected only 'episode_id'")
         if options.get("episode_id") is not None:
             episode = self.episodes.get(options["episode_id"])
@@ -249,11 +249,15 @@ class NavEnv(gym.Env):
         return float(self.sim.pathfinder.geodesic_distance(self._path[-1], self.goal)) < self.success_distance
 
     def compute_metrics(self, stopped: bool) -> Dict[str, float]:
-        """Episode metrics on the recorded path (``vlnsim.metrics.episode_metrics``)."""
+        """Episode metrics of the recorded path (``vlnsim.metrics.episode_metrics``).
+
+        nDTW/SDTW/CLS compare against ``EpisodeSource.reference_locations`` (the split's
+        ground-truth expert locations, as VLN-CE); SPL's l* is the exact geodesic
+        start-goal distance at this env's agent settings.
+        """
         from vlnsim import metrics
 
-        ep = self.current_episode
-        reference = ep.reference_path or [ep.start_position, ep.goals[0].position]
+        reference = self.episodes.reference_locations(self.current_episode)
         return metrics.episode_metrics(self._path, reference, self.goal, stopped, self.sim.pathfinder.geodesic_distance,
                                        self._start_geodesic, success_distance=self.success_distance)
 

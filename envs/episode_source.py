@@ -11,22 +11,35 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from vlnsim.episodes import Episode, EpisodeDataset, Vocabulary, available_splits, load_split, resolve_scene_path
-from vlnsim.errors import ConfigError
+from vlnsim.episodes import (Episode, EpisodeDataset, Vocabulary, available_splits, load_gt, load_split,
+                             resolve_scene_path, split_path)
+from vlnsim.errors import ConfigError, VlnsimError
 
 from .config import EnvConfig
 
 
+class SplitNotFoundError(VlnsimError, FileNotFoundError):
+    """The configured dataset split has no episode file."""
+
+
 def load_dataset(config: EnvConfig) -> EpisodeDataset:
-    """Load the configured split; a missing split raises ``FileNotFoundError`` listing those present."""
-    try:
-        return load_split(config.data_root, config.dataset, config.split, config.version)
-    except FileNotFoundError as exc:
+    """Load the configured split; a missing split raises ``SplitNotFoundError`` listing those present."""
+    path = split_path(config.data_root, config.dataset, config.split, config.version)
+    if not path.is_file():
         have = available_splits(config.data_root, config.dataset, config.version)
-        raise FileNotFoundError(
-            f"split {config.split!r} of dataset {config.dataset!r} (data_root={config.data_root!r}, version="
-            f"{config.version!r}) not found; available splits: {have or 'none'}. ({exc})"
-        ) from None
+        raise SplitNotFoundError(
+            f"split {config.split!r} of dataset {config.dataset!r} not found: no file {path}; "
+            f"available splits: {have or 'none (generate one with `vlnsim generate`)'}"
+        )
+    return load_split(config.data_root, config.dataset, config.split, config.version)
+
+
+def load_ground_truth(config: EnvConfig) -> Dict[str, List[List[float]]]:
+    """``{episode_id: expert locations}`` from the split's ``_gt`` file ({} when it has none)."""
+    path = split_path(config.data_root, config.dataset, config.split, config.version, gt=True)
+    if not path.is_file():
+        return {}
+    return {str(k): v["locations"] for k, v in load_gt(path).items()}
 
 
 class EpisodeSource:
@@ -60,6 +73,19 @@ class EpisodeSource:
             resolve_scene_path(config.data_root, scene_id, must_exist=True)
         self._order: List[int] = list(range(len(self.episodes)))
         self._cursor = 0
+        self.gt_locations = load_ground_truth(config)
+
+    def reference_locations(self, episode: Episode) -> List[List[float]]:
+        """The path nDTW, SDTW and CLS compare against.
+
+        As VLN-CE: the expert's per-step locations from ``{split}_gt.json.gz`` when the
+        split has them (a dense path, like the agent's), else the episode's
+        ``reference_path`` (else start and goal).
+        """
+        gt = self.gt_locations.get(str(episode.episode_id))
+        if gt:
+            return gt
+        return episode.reference_path or [episode.start_position, episode.goals[0].position]
 
     @property
     def vocab(self) -> Optional[Vocabulary]:

@@ -71,17 +71,15 @@ class PointNavEnv(NavEnv):
         return {"pointgoal_with_gps_compass": pg}
 
     def compute_metrics(self, stopped: bool) -> Dict[str, float]:
-        out = super().compute_metrics(stopped) if self.success_distance == nav_metrics.DEFAULT_THRESHOLD else None
-        if out is not None:
-            return out
-        ep = self.current_episode
-        reference = ep.reference_path or [ep.start_position, ep.goals[0].position]
-        out = nav_metrics.episode_metrics(self._path, reference, self.goal, stopped, self.sim.pathfinder.geodesic_distance,
+        """VLN metrics with success-based ones at ``success_distance`` and DTW ones at 3 m."""
+        pf = self.sim.pathfinder
+        reference = self.episodes.reference_locations(self.current_episode)
+        out = nav_metrics.episode_metrics(self._path, reference, self.goal, stopped, pf.geodesic_distance,
                                           self._start_geodesic, success_distance=nav_metrics.DEFAULT_THRESHOLD)
         success = nav_metrics.is_success(stopped, out["ne"], self.success_distance)
         out["success"] = float(success)
         out["spl"] = nav_metrics.spl(success, self._start_geodesic, out["tl"])
-        out["oracle_success"] = float(nav_metrics.oracle_success(self._path, self.goal, self.sim.pathfinder.geodesic_distance,
+        out["oracle_success"] = float(nav_metrics.oracle_success(self._path, self.goal, pf.geodesic_distance,
                                                                  self.success_distance))
         out["sdtw"] = out["ndtw"] if success else 0.0
         return out

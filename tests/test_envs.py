@@ -20,7 +20,7 @@ from envs.baselines import make_baseline
 from envs.pointnav_env import pointgoal_polar
 from vlnsim import metrics as M
 from vlnsim.agent import Action
-from vlnsim.episodes import load_split, tokenize
+from vlnsim.episodes import load_gt, load_split, split_path, tokenize
 from vlnsim.errors import ConfigError, InvalidActionError, SceneNotFoundError
 from vlnsim.geometry import quat_from_yaw, wrap_angle, yaw_from_quat
 
@@ -110,6 +110,17 @@ def test_make_env_from_yaml_with_overrides(data_root):
     assert c.task == "pointnav" and c.agent.turn_angle == 30.0 and c.goal_success_distance == 0.2
 
 
+def test_config_round_trips_through_dict_and_yaml(tmp_path):
+    import yaml
+
+    c = envs.load_config({"split": "val_seen", "width": 96, "agent": {"turn_angle": 30.0}, "episode_ids": [3, "7"]})
+    assert envs.EnvConfig.from_dict(c.to_dict()) == c
+    path = tmp_path / "env.yaml"
+    path.write_text(yaml.safe_dump({"env": c.to_dict()}))  # embedded under env:, as experiment configs do
+    assert envs.load_config(path) == c
+    assert c.episode_ids == ["3", "7"] and c.agent.turn_angle == 30.0
+
+
 def test_config_validation_names_field_and_value():
     with pytest.raises(ConfigError, match=r"EnvConfig.width=0; expected an integer >= 1"):
         envs.EnvConfig(width=0)
@@ -141,7 +152,7 @@ def test_bad_actions_raise(data_root):
 
 
 def test_missing_split_lists_available(data_root):
-    with pytest.raises(FileNotFoundError, match=r"available splits: \['train', 'val_seen', 'val_unseen', 'test'\]"):
+    with pytest.raises(envs.SplitNotFoundError, match=r"available splits: \['train', 'val_seen', 'val_unseen', 'test'\]"):
         envs.make_env(cfg(data_root, split="val_unseeen"))
 
 
@@ -185,7 +196,9 @@ def test_reward_is_habitat_formula_and_metrics_match(data_root):
     assert info["path"] == positions
     ep = base.current_episode
     shortest = pf.geodesic_distance(ep.start_position, goal)
-    expected = M.episode_metrics(positions, ep.reference_path, goal, True, pf.geodesic_distance, shortest, 3.0)
+    # nDTW/CLS reference: the split's ground-truth expert locations (VLN-CE)
+    gt = load_gt(split_path(data_root, DATASET, "val_unseen", gt=True))[str(ep.episode_id)]["locations"]
+    expected = M.episode_metrics(positions, gt, goal, True, pf.geodesic_distance, shortest, 3.0)
     assert set(info["metrics"]) == {"success", "spl", "ne", "oracle_success", "tl", "ndtw", "sdtw", "cls"}
     assert info["metrics"] == pytest.approx(expected)
     # TL is the sum of the recorded Euclidean step lengths
@@ -233,6 +246,7 @@ def test_expert_solves_split_and_random_does_not(data_root):
     ex, rd = M.aggregate(results["expert"]), M.aggregate(results["random"])
     assert ex["episodes"] == n >= 4
     assert ex["sr"] == 1.0 and ex["spl"] > 0.9, ex
+    assert ex["ndtw"] > 0.9, ex  # the expert retraces the ground-truth expert path
     assert rd["sr"] <= 0.5, rd
     env.close()
 
@@ -379,6 +393,21 @@ def test_worker_exception_names_index_and_close_leaves_no_processes(data_root):
     vec.close()
     assert not any(p.is_alive() for p in procs)
     assert multiprocessing.active_children() == []
+
+
+def test_vector_env_default_autoreset_reports_metrics(data_root):
+    vec = envs.make_vec_env(cfg(data_root, max_episode_steps=3), num_envs=2, asynchronous=False)
+    vec.reset(seed=0)
+    for _ in range(2):
+        _, _, term, trunc, info = vec.step(np.array([2, 2]))
+        assert not (term.any() or trunc.any()) and "metrics" not in info
+    _, _, term, trunc, info = vec.step(np.array([2, 0]))
+    assert trunc.tolist() == [True, False] and term.tolist() == [False, True]
+    assert info["_metrics"].all() and info["metrics"]["success"].shape == (2,)
+    assert len(info["path"][0]) == 1  # only turns: the path is the start point
+    obs, rew, term, trunc, info = vec.step(np.array([1, 1]))  # NEXT_STEP: this step resets both
+    assert rew.tolist() == [0.0, 0.0] and not term.any() and "metrics" not in info
+    vec.close()
 
 
 def test_sync_vector_env_exception_names_index(data_root):

@@ -59,7 +59,8 @@ class GenerationConfig:
         goal_candidates: goal points drawn per start point.
         eval_per_start: candidate goals whose geodesic distance is measured per start.
         target_distance: preferred geodesic distance (m); each pair aims at a draw from
-            N(target, 3) within the range, so the mean lands near R2R's ~10 m.
+            N(target, 3) within the range; houses cap long draws, so the mean lands
+            near R2R's ~10 m.
         vocab_min_count: minimum train-split count for a word to enter the vocabulary.
         tokenizer_vocab_size: WordPiece vocabulary size.
     """
@@ -79,7 +80,7 @@ class GenerationConfig:
     max_start_attempts: int = 40
     goal_candidates: int = 32
     eval_per_start: int = 3
-    target_distance: float = 10.5
+    target_distance: float = 12.5
     vocab_min_count: int = 1
     tokenizer_vocab_size: int = 800
 

@@ -26,6 +26,8 @@ from ..scene.model import Room, Scene, SceneObject
 from . import phrases as P
 
 STRUCTURAL = frozenset({"wall", "floor", "ceiling", "door_frame", "doorway", "door", "window", "stairs"})
+# overhead fixtures: R2R-style walkers look ahead, not up
+NOT_LANDMARKS = frozenset({"ceiling lamp", "ceiling light", "ceiling fan"})
 
 
 @dataclass
@@ -126,7 +128,8 @@ class Speaker:
         self.scene = scene
         self.config = config or SpeakerConfig()
         self.rooms = {r.id: r for r in scene.rooms}
-        self.furniture = [o for o in scene.objects if o.category not in STRUCTURAL and o.category]
+        self.furniture = [o for o in scene.objects
+                          if o.category and o.category not in STRUCTURAL and o.category not in NOT_LANDMARKS]
         self._fmin = np.array([[o.bbox_min[0], o.bbox_min[2]] for o in self.furniture]).reshape(-1, 2)
         self._fmax = np.array([[o.bbox_max[0], o.bbox_max[2]] for o in self.furniture]).reshape(-1, 2)
         area = np.prod(np.maximum(self._fmax - self._fmin, 0.05), axis=1) if self.furniture else np.zeros(0)
@@ -290,7 +293,7 @@ class Speaker:
                 used.append(self.furniture[i].id)
                 utt.landmarks.append(self.furniture[i])
                 clauses.append(self._move_clause(leg, self.furniture[i], rng))
-            elif leg.length >= 2.0 or not clauses:
+            elif leg.length >= 3.0 or not clauses:
                 clauses.append(self._plain_move_clause(leg, rng))
         if stop_i is not None:
             utt.stop_object = self.furniture[stop_i]
@@ -326,7 +329,7 @@ class Speaker:
     def instructions(self, path: Sequence[Sequence[float]], start_heading: float, rng: np.random.Generator,
                      count: int = 3) -> List[Utterance]:
         """``count`` differently worded instructions for one path (R2R has three)."""
-        details = (1.0, 0.75, 0.5)
+        details = (1.0, 0.6, 0.35)
         legs = self.legs(path, start_heading)
         out: List[Utterance] = []
         for k in range(count):

@@ -45,6 +45,11 @@ class RayCaster:
         self._faces = np.ascontiguousarray(scene.faces, dtype=np.int32)
         TriangleMesh(self._embree, self._verts, self._faces)
 
+    @property
+    def embree_scene(self):
+        """The underlying ``embreex`` scene, for hot paths that want its raw float32 output."""
+        return self._embree
+
     def intersect(self, origins: np.ndarray, directions: np.ndarray, max_t: float | None = None) -> RayHits:
         """Closest hits of rays ``origins + t * directions`` (``t`` in (0, max_t])."""
         o = np.ascontiguousarray(origins, dtype=np.float32).reshape(-1, 3)

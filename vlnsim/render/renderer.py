@@ -34,7 +34,7 @@ class EmbreeBackend:
         self.raycaster = raycaster if raycaster is not None else RayCaster(scene)
         # The raw embreex scene skips RayCaster.intersect's float64/int64 conversions,
         # which cost as much as shading at 128x128.
-        self._embree = getattr(self.raycaster, "_embree", None)
+        self._embree = self.raycaster.embree_scene
         self._origins: Dict[int, np.ndarray] = {}
 
     def cast(self, origin: np.ndarray, dirs: np.ndarray) -> Tuple[np.ndarray, ...]:

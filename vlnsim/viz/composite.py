@@ -247,6 +247,7 @@ def metrics_frame(
         if y + 22 > h:
             break
         draw.text((2 * MARGIN, y), f"{labels.get(key, key):<6}", fill=DIM_TEXT, font=small)
-        draw.text((2 * MARGIN + 120, y), _fmt(val), fill=TEXT, font=small)
+        unit = " m" if key in ("ne", "tl", "distance_to_goal", "path_length") else ""
+        draw.text((2 * MARGIN + 120, y), _fmt(val) + unit, fill=TEXT, font=small)
         y += 22
     return np.asarray(img)
