@@ -93,6 +93,7 @@ class RolloutCollector:
         self.envs = [envs.make_env(cfg) for _ in range(num_envs)]
         self.steps_collected = 0
         self.seconds = 0.0
+        self._renderers: dict = {}
 
     def close(self) -> None:
         for e in self.envs:
@@ -123,7 +124,7 @@ class RolloutCollector:
             for j in miss:
                 env = self.envs[idx[j]].unwrapped
                 state = env.sim.agent_state
-                rendered.append(_render(env.sim, self.specs, state.position, state.rotation))
+                rendered.append(_render(env.sim, self.specs, state.position, state.rotation, self._renderers))
             enc = self.encoder.encode(np.stack([r["rgb"] for r in rendered]), np.stack([r["depth"] for r in rendered]))
             for n, j in enumerate(miss):
                 f = {k: v[n] for k, v in enc.items()}
@@ -224,12 +225,15 @@ def _finish(r: dict) -> EpisodeRecord:
     )
 
 
-def _render(sim, specs: Sequence[SensorSpec], position, rotation) -> Dict[str, np.ndarray]:
-    """Render ``specs`` at an agent pose with the simulator's own renderer."""
-    renderer = getattr(sim, "renderer", None)
-    if renderer is None:
-        import vlnsim
+def _render(sim, specs: Sequence[SensorSpec], position, rotation, renderers: dict) -> Dict[str, np.ndarray]:
+    """Render ``specs`` at an agent pose with a renderer sharing the simulator's ray caster."""
+    entry = renderers.get(id(sim))
+    if entry is None or entry[0] is not sim:
+        from vlnsim.render.renderer import Renderer
 
-        renderer = vlnsim.Renderer(sim.scene)
-        sim.renderer = renderer
-    return renderer.render(specs, position, rotation)
+        raycaster = getattr(sim, "raycaster", None) if getattr(sim, "backend", "embree") == "embree" else None
+        entry = (sim, Renderer(sim.scene, backend=getattr(sim, "backend", "embree"), raycaster=raycaster))
+        if len(renderers) >= 16:  # envs evict scenes; keep only recent renderers alive
+            renderers.pop(next(iter(renderers)))
+        renderers[id(sim)] = entry
+    return entry[1].render(specs, position, rotation)

@@ -38,6 +38,7 @@ from ..geometry import as_position
 from .grid import NavGrid
 
 FIELD_CACHE_SIZE = 32
+PLAN_CACHE_SIZE = 64  # recent (start, goal) answers per PathFinder
 BOUNDS_MARGIN = 0.5  # metres a query point may lie outside the scene's bounding box
 NAVIGABLE_Y_TOLERANCE = 0.5  # |y - floor| allowed by is_navigable (habitat uses 0.5 too)
 
@@ -81,7 +82,9 @@ class PathFinder:
         lo, hi = g.bounds
         self._lo = lo - BOUNDS_MARGIN
         self._hi = hi + BOUNDS_MARGIN
-        self._los_step = g.cell_size / 4
+        self._nav_flat = g.navigable.ravel()
+        self._ts: dict = {}
+        self._plans: OrderedDict = OrderedDict()
 
     # ------------------------------------------------------------------ basic queries
     @property
@@ -234,19 +237,22 @@ class PathFinder:
 
     # ------------------------------------------------------------------ paths
     def segment_clear(self, a: np.ndarray, b: np.ndarray) -> bool:
-        """Whether the XZ segment a->b stays on navigable cells (sampled at cell_size / 4)."""
-        d = math.hypot(b[0] - a[0], b[2] - a[2])
-        n = max(2, int(math.ceil(d / self._los_step)) + 1)
-        t = np.linspace(0.0, 1.0, n)
-        x = a[0] + t * (b[0] - a[0])
-        z = a[2] + t * (b[2] - a[2])
+        """Whether the XZ segment a->b stays on navigable cells (samples at most a quarter cell apart)."""
         g = self.grid
-        col = np.floor((x - g.origin[0]) / g.cell_size).astype(np.int64)
-        row = np.floor((z - g.origin[1]) / g.cell_size).astype(np.int64)
+        cs = g.cell_size
         nz, nx = g.shape
-        if col.min() < 0 or row.min() < 0 or col.max() >= nx or row.max() >= nz:
+        ax, az = (a[0] - g.origin[0]) / cs, (a[2] - g.origin[1]) / cs
+        bx, bz = (b[0] - g.origin[0]) / cs, (b[2] - g.origin[1]) / cs
+        if min(ax, bx) < 0 or min(az, bz) < 0 or max(ax, bx) >= nx or max(az, bz) >= nz:
             return False
-        return bool(g.navigable[row, col].all())
+        n = int(max(abs(bx - ax), abs(bz - az)) * 4) + 2
+        t = self._ts.get(n)
+        if t is None:
+            t = np.arange(n) / (n - 1)
+            self._ts[n] = t
+        cols = (ax + t * (bx - ax)).astype(np.intp)  # truncation = floor: coordinates are >= 0
+        rows = (az + t * (bz - az)).astype(np.intp)
+        return bool(self._nav_flat[rows * nx + cols].all())
 
     def _farthest_visible(self, pts: np.ndarray, i: int) -> int:
         """Index of a far vertex visible from pts[i] (exponential then binary search)."""
@@ -316,7 +322,11 @@ class PathFinder:
                 s = ((v[0] - a[0]) * ab[0] + (v[2] - a[2]) * ab[2]) / L2
                 target = a + min(max(s, 0.0), 1.0) * ab
                 lo, hi = 0.0, 1.0
-                for _ in range(iters):
+                if self.segment_clear(a, target) and self.segment_clear(target, b):
+                    lo, iters_left = 1.0, 0
+                else:
+                    iters_left = iters
+                for _ in range(iters_left):
                     mid = (lo + hi) / 2
                     q = v + mid * (target - v)
                     if self.segment_clear(a, q) and self.segment_clear(q, b):
@@ -337,7 +347,20 @@ class PathFinder:
         return y if math.isfinite(y) else default
 
     def _plan(self, a: np.ndarray, b: np.ndarray) -> Tuple[Optional[np.ndarray], float]:
-        """(polyline or None, length) between two checked points."""
+        """(polyline or None, length) between two checked points (memoised: an agent that
+        only turns asks the same question again)."""
+        key = (a.tobytes(), b.tobytes())
+        hit = self._plans.get(key)
+        if hit is not None:
+            self._plans.move_to_end(key)
+            return hit
+        res = self._plan_uncached(a, b)
+        self._plans[key] = res
+        while len(self._plans) > PLAN_CACHE_SIZE:
+            self._plans.popitem(last=False)
+        return res
+
+    def _plan_uncached(self, a: np.ndarray, b: np.ndarray) -> Tuple[Optional[np.ndarray], float]:
         ra, ca = self._snap_cell(a)
         rb, cb = self._snap_cell(b)
         g = self.grid
@@ -369,7 +392,7 @@ class PathFinder:
         """Shortest any-angle path from ``a`` to ``b`` as a list of [x, y, z] (empty if unreachable)."""
         pa, pb = self._check(a, "start"), self._check(b, "goal")
         pts, _ = self._plan(pa, pb)
-        return [] if pts is None else pts.tolist()
+        return [] if pts is None else pts.tolist()  # tolist copies: the cached array stays intact
 
     def geodesic_distance(self, a: Sequence[float], b) -> float:
         """Length (m) of the shortest path from ``a`` to ``b`` or to the nearest of a list of goals; inf if unreachable."""
