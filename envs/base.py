@@ -75,6 +75,10 @@ class NavEnv(gym.Env):
         self._raw_obs: Dict[str, np.ndarray] = {}
         self._path: List[List[float]] = []
         self._steps = 0
+        # The env enforces the limit itself so that the final step carries the metrics.
+        # (gymnasium.make's own max_episode_steps argument adds a TimeLimit wrapper the
+        # env cannot see; set EnvConfig.max_episode_steps instead.)
+        self._step_limit = cfg.max_episode_steps
         self._last_action: Optional[Action] = None
         self._distance = math.inf
         self._start_distance = math.inf
@@ -222,7 +226,7 @@ class NavEnv(gym.Env):
         success = stopped and self._is_success()
         reward = self._reward(self._distance, success)
         terminated = bool(stopped)
-        truncated = bool(not terminated and self._steps >= self.config.max_episode_steps)
+        truncated = bool(not terminated and self._steps >= self._step_limit)
         self._over = terminated or truncated
         info = self._info()
         if self._over:

@@ -34,7 +34,9 @@ class VLNEnv(NavEnv):
     ``envs.measures``), also reported as ``info["distance_to_goal"]``.
 
     Termination: ``terminated`` when STOP is called; ``truncated`` after
-    ``max_episode_steps`` (500). Success: STOP within ``success_distance`` (3 m,
+    ``EnvConfig.max_episode_steps`` (500; ``gymnasium.make``'s own
+    ``max_episode_steps`` argument adds a TimeLimit wrapper whose truncation carries
+    no metrics, so set the config field instead). Success: STOP within ``success_distance`` (3 m,
     geodesic) of the goal. The final step's ``info["metrics"]`` holds success, spl,
     ne, oracle_success, tl, ndtw, sdtw, cls; ``info["path"]`` the agent's positions.
 

@@ -376,6 +376,14 @@ def test_options_keep_the_rules(seed, kwargs):
         check(pair)
 
 
+def test_crowded_bedrooms_still_get_a_bed():
+    """10-room seeds whose first layout had a bedroom with three doors and no wall left for a bed."""
+    pairs = [(generate_plan(seed, 10), generate_house(seed, 10)) for seed in (892, 2013, 2772)]
+    for check in (test_affinities_and_required_items, test_furniture_inside_rooms, test_no_overlaps,
+                  test_no_object_blocks_a_doorway, test_rooms_stay_walkable):
+        check(pairs)
+
+
 def test_no_furniture_option():
     scene = generate_house(5, furniture=False)
     assert {o.category for o in scene.objects} == STRUCTURE

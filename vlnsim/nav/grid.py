@@ -22,7 +22,8 @@ The grid covers the scene's XZ bounds with square cells (default 0.05 m). Per ce
    than a cell can slip between cell centres, so two extra checks mark cells blocked:
    horizontal rays between neighbouring free cell centres at several heights in
    ``(floor + max_climb, floor + height)`` (thin walls, panels), and mesh vertices in
-   that height band (thin poles, legs).
+   that height band lying in cells with no blocked neighbour (thin poles, legs the
+   rays missed entirely; corners of seen obstacles are left to the rays).
 3. **Steps.** Neighbouring floors (4- and 8-neighbours) more than ``max_climb`` apart
    are cliffs: the higher cell is blocked (it is the obstacle seen from below, and it
    keeps agents on the upper level back from the drop), so islands never join across.
@@ -308,6 +309,10 @@ def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: f
     interior = (np.abs(fz - np.round(fz)) > edge_tol) & (np.abs(fx - np.round(fx)) > edge_tol)
     hv = height[vr, vc]
     inband = interior & np.isfinite(hv) & (v[:, 1] > hv + agent.max_climb) & (v[:, 1] < hv + agent.height)
+    # only geometry the rays missed altogether: a corner vertex of a wall or box already
+    # seen by its columns would otherwise block a cell outside it and over-erode
+    near = ndimage.binary_dilation(blocked, structure=np.ones((3, 3), dtype=bool))
+    inband &= ~near[vr, vc]
     blocked[vr[inband], vc[inband]] = True
 
     # 3. cliffs: neighbouring floors further apart than max_climb

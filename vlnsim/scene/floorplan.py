@@ -7,9 +7,12 @@ each band and small houses are filled by a treemap that splits along the longer 
 so rooms keep plausible proportions. Doors are chosen as a minimum spanning tree over
 adjacent rooms, weighted by how real homes connect room types (closets open into
 bedrooms, bathrooms into hallways, kitchens into dining rooms), plus a few extra
-doors between public rooms. The plan's data types live in ``plan_model`` (re-exported
-here): room rectangles are wall *centre-line* rectangles that tile the footprint
-without gaps, and walls of thickness ``wall_thickness`` are centred on their edges.
+doors between public rooms. A layout is drawn again while a bedroom's doors leave no
+wall for the catalogue's smallest bed (checked with the furniture placer's own rules,
+``clearance.wall_spot``), so every bedroom gets its bed. The plan's data types live in
+``plan_model`` (re-exported here): room rectangles are wall *centre-line* rectangles
+that tile the footprint without gaps, and walls of thickness ``wall_thickness`` are
+centred on their edges.
 """
 from __future__ import annotations
 
