@@ -105,7 +105,9 @@ def main(args: argparse.Namespace) -> int:
     t = _stage("4/5 rollout videos")
     video_dirs = {}
     if args.rollouts > 0:
-        for name, who in (("cma", ["--ckpt", str(run_dir)]), ("expert", ["--agent", "expert"])):
+        # The CMA agent sees at its training resolution (the demo config's 64x64).
+        cma = ["--ckpt", str(run_dir), "--width", str(args.agent_resolution), "--height", str(args.agent_resolution)]
+        for name, who in (("cma", cma), ("expert", ["--agent", "expert"])):
             vdir = out / "videos" / name
             _run(["render-rollout", *who, "--split", args.split, "--episodes", str(args.rollouts),
                   "--out", str(vdir), "--data-root", str(data_root), "--dataset", args.dataset])
@@ -142,6 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="val_unseen", help="evaluation split (default val_unseen)")
     p.add_argument("--eval-episodes", type=int, default=100, help="episodes per evaluation (default 100; 0 = all)")
     p.add_argument("--rollouts", type=int, default=2, help="videos per agent (default 2)")
+    p.add_argument("--agent-resolution", type=int, default=64, help="sensor size the demo agent was trained at (default 64)")
     p.add_argument("--no-ablations", action="store_true", help="skip the no-instruction / no-vision evaluations")
     p.add_argument("--seed", type=int, default=0, help="seed of dataset generation and evaluation (default 0)")
     p.add_argument("--fresh", action="store_true", help="start over: delete the demo dataset and outputs first")

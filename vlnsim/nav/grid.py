@@ -20,7 +20,8 @@ The grid covers the scene's XZ bounds with square cells (default 0.05 m). Per ce
 2. **Clearance of the body column.** The headroom rule already keeps every surface
    out of ``(floor, floor + height)`` on the cell's own vertical line. Geometry thinner
    than a cell can slip between cell centres, so two extra checks mark cells blocked:
-   horizontal rays between neighbouring free cell centres at several heights in
+   horizontal rays both ways between neighbouring floor cell centres (blocking the
+   cell that holds each first hit) at several heights in
    ``(floor + max_climb, floor + height)`` (thin walls, panels), and mesh vertices in
    that height band lying in cells with no blocked neighbour (thin poles, legs the
    rays missed entirely; corners of seen obstacles are left to the rays).
@@ -293,10 +294,16 @@ def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: f
         ox = x0 + (c0 + 0.5) * cs
         oz = z0 + (r0 + 0.5) * cs
         o = np.stack([np.repeat(ox, len(band)), (base[:, None] + band[None, :]).ravel(), np.repeat(oz, len(band))], axis=1)
-        d = np.broadcast_to(np.array([dc, 0.0, dr], dtype=np.float64), o.shape)
-        occ = rc.occluded(o, d, cs).reshape(-1, len(band)).any(axis=1)
-        blocked[r0[occ], c0[occ]] = True
-        blocked[r0[occ] + dr, c0[occ] + dc] = True
+        step = np.array([dc * cs, 0.0, dr * cs])
+        d = np.broadcast_to(step / cs, o.shape)
+        # cast both ways and block the cell that holds each first hit, so a thin panel
+        # blocks the cell it stands in, not its free neighbour
+        t_fwd = rc.intersect(o, d, cs).t.reshape(-1, len(band))
+        t_bwd = rc.intersect(o + step, -d, cs).t.reshape(-1, len(band))
+        near_a = (t_fwd < cs / 2).any(axis=1) | ((t_bwd >= cs / 2) & np.isfinite(t_bwd)).any(axis=1)
+        near_b = (t_bwd < cs / 2).any(axis=1) | ((t_fwd >= cs / 2) & np.isfinite(t_fwd)).any(axis=1)
+        blocked[r0[near_a], c0[near_a]] = True
+        blocked[r0[near_b] + dr, c0[near_b] + dc] = True
 
     # 2b. mesh vertices inside the body band of the cell they fall in (poles, legs)
     v = scene.vertices.astype(np.float64)
