@@ -204,6 +204,9 @@ class ExperimentConfig:
         seed: master seed (weights, episode order, DAgger draws, env seeds).
         run_dir: output directory (checkpoints, TensorBoard, tiny CLIP, eval).
         device: "cpu", "cuda" or "auto" (cuda when available).
+        torch_threads: intra-op threads for torch on CPU (0 keeps torch's default). The
+            per-step ops are tiny, so 1 thread avoids synchronisation costs that dominate
+            on small or shared machines.
         env: ``envs.EnvConfig`` fields of the training env (split defaults to train).
         policy: policy settings.
         trainer: trainer settings.
@@ -214,6 +217,7 @@ class ExperimentConfig:
     seed: int = 0
     run_dir: str = "runs/il"
     device: str = "auto"
+    torch_threads: int = 1
     env: dict = field(default_factory=dict)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
@@ -282,6 +286,7 @@ def validate(cfg: ExperimentConfig) -> ExperimentConfig:
     """Check every field's type and range; raise ``ConfigError`` naming the first bad one."""
     _int("seed", cfg.seed, 0)
     _choice("device", cfg.device, ("auto", "cpu", "cuda"))
+    _int("torch_threads", cfg.torch_threads, 0)
     if not isinstance(cfg.run_dir, str) or not cfg.run_dir:
         raise ConfigError(f"run_dir={cfg.run_dir!r}; expected a non-empty path")
     if not isinstance(cfg.env, Mapping):

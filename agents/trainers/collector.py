@@ -146,9 +146,13 @@ class RolloutCollector:
         return [list(reversed(ids[bounds[k]:bounds[k + 1]])) for k in range(n)]
 
     @torch.no_grad()
-    def collect(self, episode_ids: Sequence[str], beta: float, seed: Sequence[int]) -> List[EpisodeRecord]:
+    def collect(self, episode_ids: Sequence[str], beta: float, seed: Sequence[int], progress: bool = False,
+                desc: str = "collect") -> List[EpisodeRecord]:
         """Run each of ``episode_ids`` once; return their records in the order given."""
+        from tqdm import tqdm
+
         t0 = time.perf_counter()
+        bar = tqdm(total=len(episode_ids), desc=desc, unit="ep", disable=not progress, leave=False)
         rng = np.random.default_rng(list(seed))
         gen = torch.Generator(device="cpu").manual_seed(int(rng.integers(2 ** 62)))
         n = len(self.envs)
@@ -206,9 +210,11 @@ class RolloutCollector:
                 masks[i] = 1.0
                 if term or trunc or len(r["labels"]) >= self.max_steps:
                     done[order[r["id"]]] = _finish(r)
+                    bar.update(1)
                     active[i] = False
                     if queues[i]:
                         start(i)
+        bar.close()
         self.steps_collected += sum(len(r) for r in done.values())
         self.seconds += time.perf_counter() - t0
         if self.cache is not None:

@@ -76,6 +76,8 @@ class ILTrainer:
         from vlnsim.episodes import load_split
 
         self.cfg = cfg
+        if cfg.torch_threads > 0:
+            torch.set_num_threads(cfg.torch_threads)
         self.dist = dist_info or DistInfo()
         self.device = resolve_device(device or cfg.device)
         if self.dist.enabled and self.device.type == "cuda":
@@ -141,7 +143,8 @@ class ILTrainer:
         ids = episode_schedule(self.train_ids, self.cfg.seed, it, t.episodes_per_iteration)[self.dist.rank::self.dist.world_size]
         self.policy.eval()
         t0 = time.perf_counter()
-        records = self._collector().collect(ids, beta, seed=(self.cfg.seed, it, self.dist.rank))
+        records = self._collector().collect(ids, beta, seed=(self.cfg.seed, it, self.dist.rank), progress=self.progress,
+                                            desc=f"iter {it} collect (beta={beta:.2f})")
         collect_s = time.perf_counter() - t0
         steps = sum(len(r) for r in records)
         self.buffer.add(it, records)
@@ -211,7 +214,7 @@ class ILTrainer:
             for it in range(self.iteration, t.iterations):
                 summary = self.run_iteration(it)
                 e = self.cfg.eval
-                if self.dist.is_main and e.split and (it % e.every == 0 or it == last):
+                if self.dist.is_main and e.split and ((it + 1) % e.every == 0 or it == last):
                     m = self.evaluate()
                     summary["eval"] = m
                     self._log({"eval/sr": m["sr"], "eval/spl": m["spl"], "eval/ndtw": m["ndtw"]}, self.global_step)

@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="torch device for --ckpt (cpu, cuda, auto)")
     p.add_argument("--ablate", choices=["none", "instruction", "vision"], default="none",
                    help="instruction: tokens replaced by padding; vision: RGB and depth blanked")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: per-step ops are tiny; 0 = torch default)")
     p.add_argument("--seed", type=int, default=0, help="seed of the episode subset and of the random agent")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
@@ -41,6 +42,10 @@ def main(args: argparse.Namespace) -> int:
     import envs
     from agents.evaluation import aggregate, evaluate_episodes, make_agent, resolve_device, select_episodes, write_results
 
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     env_fields = dict(envs.EnvConfig().to_dict(), width=64, height=64)
     device = None
     if args.ckpt:

@@ -1,6 +1,6 @@
 """Navigation: navigability grid, path finding, shortest-path expert.
 
-``NavGrid``/``get_navgrid`` (grid.py), ``PathFinder`` (pathfinder.py) and
+``NavGrid``/``get_navgrid`` (grid.py), ``PathFinder`` (pathfinder.py, smoothing.py) and
 ``ShortestPathFollower`` (follower.py); ``boxworld`` builds box scenes with an exact
 free-space reference.
 """

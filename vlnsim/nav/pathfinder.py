@@ -8,7 +8,7 @@ Shortest paths are found in two stages:
    free-space distance. Fields are cached per goal cell (LRU of ``FIELD_CACHE_SIZE``
    per grid, shared by every PathFinder on that grid); one field answers every start.
 2. The grid path (parent pointers of the field) is pulled taut by line-of-sight string
-   pulling on the navigable cells, giving an any-angle polyline whose vertices hug the
+   pulling on the navigable cells (``smoothing.PathSmoother``), giving an any-angle polyline whose vertices hug the
    corners of the eroded free space. ``geodesic_distance`` is the LENGTH OF THAT
    POLYLINE (3D), not the field value: it matches the continuous shortest path within
    about a cell per corner (tested against an exact visibility-graph reference).
@@ -36,6 +36,7 @@ from scipy.spatial import cKDTree
 from ..errors import InvalidPoseError
 from ..geometry import as_position
 from .grid import NavGrid
+from .smoothing import PathSmoother
 
 FIELD_CACHE_SIZE = 32
 PLAN_CACHE_SIZE = 64  # recent (start, goal) answers per PathFinder
@@ -82,8 +83,7 @@ class PathFinder:
         lo, hi = g.bounds
         self._lo = lo - BOUNDS_MARGIN
         self._hi = hi + BOUNDS_MARGIN
-        self._nav_flat = g.navigable.ravel()
-        self._ts: dict = {}
+        self._smoother = PathSmoother(g)
         self._plans: OrderedDict = OrderedDict()
 
     # ------------------------------------------------------------------ basic queries
@@ -222,8 +222,13 @@ class PathFinder:
         return gr
 
     def distance_field(self, goal_cell: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
-        """(distances (N,), predecessors (N,)) over navigable nodes from ``goal_cell`` (cached)."""
-        goal = int(self._node[goal_cell])
+        """(distances (N,), predecessors (N,)) from ``goal_cell`` (row, col) over the navigable
+        cells in ``np.nonzero(grid.navigable)`` (row-major) order; 16-neighbourhood grid
+        metres, inf off the goal's island. Cached per goal cell (LRU)."""
+        r, c = (int(v) for v in goal_cell)
+        if not (0 <= r < self.grid.shape[0] and 0 <= c < self.grid.shape[1]) or self._node[r, c] < 0:
+            raise InvalidPoseError(f"goal cell {(r, c)} is not a navigable cell of the {self.grid.shape} grid")
+        goal = int(self._node[r, c])
         hit = self._fields.get(goal)
         if hit is not None:
             self._fields.move_to_end(goal)
@@ -236,115 +241,9 @@ class PathFinder:
         return entry
 
     # ------------------------------------------------------------------ paths
-    def segment_clear(self, a: np.ndarray, b: np.ndarray) -> bool:
-        """Whether the XZ segment a->b stays on navigable cells (samples at most a quarter cell apart)."""
-        g = self.grid
-        cs = g.cell_size
-        nz, nx = g.shape
-        ax, az = (a[0] - g.origin[0]) / cs, (a[2] - g.origin[1]) / cs
-        bx, bz = (b[0] - g.origin[0]) / cs, (b[2] - g.origin[1]) / cs
-        if min(ax, bx) < 0 or min(az, bz) < 0 or max(ax, bx) >= nx or max(az, bz) >= nz:
-            return False
-        n = int(max(abs(bx - ax), abs(bz - az)) * 4) + 2
-        t = self._ts.get(n)
-        if t is None:
-            t = np.arange(n) / (n - 1)
-            self._ts[n] = t
-        cols = (ax + t * (bx - ax)).astype(np.intp)  # truncation = floor: coordinates are >= 0
-        rows = (az + t * (bz - az)).astype(np.intp)
-        return bool(self._nav_flat[rows * nx + cols].all())
-
-    def _farthest_visible(self, pts: np.ndarray, i: int) -> int:
-        """Index of a far vertex visible from pts[i] (exponential then binary search)."""
-        n = len(pts)
-        if self.segment_clear(pts[i], pts[n - 1]):
-            return n - 1
-        good, step = i + 1, 1
-        bad = n - 1
-        while good + step < n - 1:
-            j = good + step
-            if self.segment_clear(pts[i], pts[j]):
-                good = j
-                step *= 2
-            else:
-                bad = j
-                break
-        while bad - good > 1:
-            mid = (good + bad) // 2
-            if self.segment_clear(pts[i], pts[mid]):
-                good = mid
-            else:
-                bad = mid
-        return good
-
-    def _string_pull(self, pts: np.ndarray) -> np.ndarray:
-        """Any-angle polyline through the grid path ``pts`` (first and last kept)."""
-        if len(pts) <= 2:
-            return pts
-        keep = [0]
-        i = 0
-        while i < len(pts) - 1:
-            i = self._farthest_visible(pts, i)
-            keep.append(i)
-        out = pts[keep]
-        # second pass: drop vertices whose neighbours see each other
-        changed = True
-        while changed and len(out) > 2:
-            changed = False
-            k = 1
-            res = [out[0]]
-            while k < len(out) - 1:
-                if self.segment_clear(res[-1], out[k + 1]):
-                    changed = True
-                else:
-                    res.append(out[k])
-                k += 1
-            res.append(out[-1])
-            out = np.array(res)
-        return self._tighten(out)
-
-    def _tighten(self, pts: np.ndarray, passes: int = 3, iters: int = 7) -> np.ndarray:
-        """Pull each interior vertex toward the chord of its neighbours while both legs stay clear.
-
-        The pulled vertices are grid-path cell centres, which can sit off the obstacle
-        corner the true shortest path wraps; sliding each one toward the straight line
-        until a leg would leave the navigable cells moves it onto the corner.
-        """
-        pts = pts.copy()
-        for _ in range(passes):
-            moved = 0.0
-            for k in range(1, len(pts) - 1):
-                a, v, b = pts[k - 1], pts[k], pts[k + 1]
-                ab = b - a
-                L2 = float(ab[0] ** 2 + ab[2] ** 2)
-                if L2 <= 0:
-                    continue
-                s = ((v[0] - a[0]) * ab[0] + (v[2] - a[2]) * ab[2]) / L2
-                target = a + min(max(s, 0.0), 1.0) * ab
-                lo, hi = 0.0, 1.0
-                if self.segment_clear(a, target) and self.segment_clear(target, b):
-                    lo, iters_left = 1.0, 0
-                else:
-                    iters_left = iters
-                for _ in range(iters_left):
-                    mid = (lo + hi) / 2
-                    q = v + mid * (target - v)
-                    if self.segment_clear(a, q) and self.segment_clear(q, b):
-                        lo = mid
-                    else:
-                        hi = mid
-                if lo > 0:
-                    q = v + lo * (target - v)
-                    q[1] = self._floor_y(q, v[1])
-                    moved = max(moved, float(np.hypot(q[0] - v[0], q[2] - v[2])))
-                    pts[k] = q
-            if moved < self.grid.cell_size * 0.1:
-                break
-        return pts
-
-    def _floor_y(self, q: np.ndarray, default: float) -> float:
-        y = float(self.grid.height_at(q[[0, 2]]))
-        return y if math.isfinite(y) else default
+    def segment_clear(self, a: Sequence[float], b: Sequence[float]) -> bool:
+        """Whether the straight XZ segment a->b stays on navigable cells."""
+        return self._smoother.segment_clear(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
 
     def _plan(self, a: np.ndarray, b: np.ndarray) -> Tuple[Optional[np.ndarray], float]:
         """(polyline or None, length) between two checked points (memoised: an agent that
@@ -384,7 +283,7 @@ class PathFinder:
             chain = np.asarray(chain)
             centres = g.cell_center(self._rows[chain], self._cols[chain])
             pts = np.concatenate([pa[None], centres[1:-1], pb[None]]) if len(chain) > 2 else np.stack([pa, pb])
-            pts = self._string_pull(pts)
+            pts = self._smoother.pull(pts)
         length = float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum())
         return pts, length
 
