@@ -60,3 +60,30 @@ def test_two_process_gloo_keeps_parameters_identical(tmp_path):
     assert torch.equal(r["params"][0], r["params"][1])  # and stayed identical after 3 steps
     assert not torch.equal(r["params"][0], r["starts"][0])  # training did change them
     assert torch.isfinite(r["losses"]).all()
+
+
+@pytest.mark.slow
+def test_torchrun_two_ranks_train_end_to_end(tmp_path_factory, tmp_path):
+    """`torchrun --nproc_per_node 2 vlnsim train` on the tiny dataset: both ranks collect their own
+    episodes, train in step, and rank 0 writes one checkpoint."""
+    import shutil
+    import subprocess
+    import sys
+
+    from test_trainer_il import DATASET, agents_data_root
+
+    root = agents_data_root(tmp_path_factory)
+    torchrun = shutil.which("torchrun") or str(__import__("pathlib").Path(sys.executable).with_name("torchrun"))
+    cli = str(__import__("pathlib").Path(sys.executable).with_name("vlnsim"))
+    overrides = [f"env.data_root={root}", f"env.dataset={DATASET}", "env.width=32", "env.height=32",
+                 "env.max_episode_steps=40", "policy.hidden_size=32", "policy.vision.tiny_image_size=32",
+                 "policy.vision.tiny_patch_size=8", "policy.depth.input_size=32", "policy.depth.trainable=false",
+                 "trainer.iterations=1", "trainer.episodes_per_iteration=4", "trainer.epochs_per_iteration=1",
+                 "trainer.batch_size=2", "trainer.num_envs=1", "trainer.max_collect_steps=30", "eval.split=null"]
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", cli, "train", "--config",
+           str(__import__("pathlib").Path(__file__).resolve().parents[1] / "configs" / "il_cma_demo_cpu.yaml"),
+           "--run-dir", str(tmp_path / "run"), "--device", "cpu", "--no-progress", *overrides]
+    subprocess.run(cmd, check=True, timeout=600)
+    assert (tmp_path / "run" / "checkpoints" / "ckpt_0000" / "model.safetensors").is_file()
+    assert sorted(p.name for p in (tmp_path / "run" / "buffer").glob("rank*_iter0000.safetensors")) == [
+        "rank0_iter0000.safetensors", "rank1_iter0000.safetensors"]
