@@ -44,6 +44,11 @@ def _stage(title: str) -> float:
     return time.perf_counter()
 
 
+def _dirname(agent: str) -> str:
+    """Folder name of an agent's evaluation ("cma (no vision)" -> "cma_no_vision")."""
+    return agent.replace(" ", "_").replace("(", "").replace(")", "")
+
+
 def format_table(summary: Dict[str, Dict[str, float]]) -> str:
     """A plain-text table of the headline metrics of each agent."""
     header = f"{'agent':<26}" + "".join(f"{k.upper():>8}" for k in TABLE_KEYS) + f"{'episodes':>10}"
@@ -79,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
     t = _stage("2/5 training the CMA agent (imitation learning with DAgger)")
     run_dir = out / "train"
     _run(["train", "--config", str(config), "--run-dir", str(run_dir), "--data-root", str(data_root),
-          "--resume", f"env.dataset={args.dataset}"])
+          "--resume", "--set", f"env.dataset={args.dataset}", *[a for kv in args.train_set for a in ("--set", kv)]])
     print(f"[{time.perf_counter() - t:.0f} s]")
 
     # 3. evaluation ---------------------------------------------------------------
@@ -92,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
         agents[b] = ["--agent", b]
     summary: Dict[str, Dict[str, float]] = {}
     for name, who in agents.items():
-        eval_dir = out / "eval" / name.replace(" ", "_").replace("(", "").replace(")", "")
+        eval_dir = out / "eval" / _dirname(name)
         cmd = ["eval", *who, "--split", args.split, "--out", str(eval_dir), "--data-root", str(data_root),
                "--dataset", args.dataset, "--seed", str(args.seed)]
         if args.eval_episodes:
@@ -147,5 +152,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--agent-resolution", type=int, default=64, help="sensor size the demo agent was trained at (default 64)")
     p.add_argument("--no-ablations", action="store_true", help="skip the no-instruction / no-vision evaluations")
     p.add_argument("--seed", type=int, default=0, help="seed of dataset generation and evaluation (default 0)")
+    p.add_argument("--train-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a training config field (repeatable), e.g. trainer.iterations=2")
     p.add_argument("--fresh", action="store_true", help="start over: delete the demo dataset and outputs first")
     p.set_defaults(func=main)

@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-dir", default=None, help="override the config's run_dir")
     p.add_argument("--data-root", default=None, help="override env.data_root (default: the config's, usually data/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("overrides", nargs="*", help="dotted key=value overrides")
+    p.add_argument("--set", dest="set_overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="a dotted override (repeatable); same as a positional KEY=VALUE, usable anywhere on the line")
+    p.add_argument("overrides", nargs="*", help="dotted key=value overrides (keep them together, after the options)")
     p.set_defaults(func=main)
 
 
@@ -32,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
     from agents.trainers.distributed import init_distributed, shutdown_distributed
     from agents.trainers.il import ILTrainer
 
-    overrides = list(args.overrides)
+    overrides = list(args.overrides) + list(args.set_overrides)
     if args.run_dir:
         overrides.append(f"run_dir={args.run_dir}")
     if args.data_root:
