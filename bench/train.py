@@ -54,7 +54,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         overrides.append(f"env.data_root={args.data_root}")
     cfg = load_experiment_config(args.config, overrides)
     figures = {"config": args.config, "episodes": args.episodes, "num_envs": args.num_envs,
-               "device": args.device, "torch_threads": torch.get_num_threads()}
+               "device": args.device}
 
     def timed_collect(trainer, ids):
         t0 = time.perf_counter()
@@ -108,6 +108,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     figures["eval_steps_per_s"] = round(esteps / (time.perf_counter() - t0), 1)
     env.close()
     cached.close()
+    figures["torch_threads"] = torch.get_num_threads()  # ILTrainer applies the config's torch_threads
     figures["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     for k, v in figures.items():
         print(f"{k:34s} {v}")

@@ -20,7 +20,6 @@ def demo_run(tmp_path_factory):
     argv = [
         "demo", "--data-root", str(root / "data"), "--out", str(root / "out"),
         "--houses", "5", "--episodes-per-house", "6", "--eval-episodes", "4", "--rollouts", "1",
-        "--no-ablations",
         "--train-set", "trainer.iterations=1", "--train-set", "trainer.episodes_per_iteration=6",
         "--train-set", "trainer.epochs_per_iteration=1", "--train-set", "trainer.num_envs=2",
         "--train-set", "eval.episodes=2",

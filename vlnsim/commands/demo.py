@@ -90,7 +90,7 @@ def main(args: argparse.Namespace) -> int:
     # 3. evaluation ---------------------------------------------------------------
     t = _stage(f"3/5 evaluation on {args.split}")
     agents: Dict[str, List[str]] = {"cma": ["--ckpt", str(run_dir)]}
-    if not args.no_ablations:
+    if args.ablations:
         agents["cma (no instruction)"] = ["--ckpt", str(run_dir), "--ablate", "instruction"]
         agents["cma (no vision)"] = ["--ckpt", str(run_dir), "--ablate", "vision"]
     for b in BASELINES:
@@ -150,7 +150,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-episodes", type=int, default=100, help="episodes per evaluation (default 100; 0 = all)")
     p.add_argument("--rollouts", type=int, default=2, help="videos per agent (default 2)")
     p.add_argument("--agent-resolution", type=int, default=64, help="sensor size the demo agent was trained at (default 64)")
-    p.add_argument("--no-ablations", action="store_true", help="skip the no-instruction / no-vision evaluations")
+    p.add_argument("--ablations", action="store_true",
+                   help="also evaluate the agent with the instruction replaced by padding and with images blanked "
+                        "(the blind agent rarely stops, so this adds several minutes)")
     p.add_argument("--seed", type=int, default=0, help="seed of dataset generation and evaluation (default 0)")
     p.add_argument("--train-set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training config field (repeatable), e.g. trainer.iterations=2")
