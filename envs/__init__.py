@@ -11,10 +11,11 @@ path: ``gymnasium.make("vlnsim/VLN-v0", data_root="data", split="val_unseen")`` 
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import gymnasium
+
+from vlnsim.lazy import lazy_getattr
 
 from .config import EnvConfig, load_config
 
@@ -44,13 +45,7 @@ def make_env(config: Any = None, render_mode: str | None = None, **overrides: An
     return gymnasium.make(ENV_IDS[cfg.task], config=cfg, render_mode=render_mode)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'envs' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr('envs', _LAZY, globals())
 
 
 __all__ = ["EnvConfig", "load_config", "make_env", "ENV_IDS", *sorted(_LAZY)]

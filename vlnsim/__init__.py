@@ -5,8 +5,7 @@ torch-free; see DESIGN.md for the stable API.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -33,14 +32,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vlnsim' has no attribute {name!r}")
-    mod = importlib.import_module(module)
-    value = mod if module.endswith("." + name) else getattr(mod, name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr('vlnsim', _EXPORTS, globals())
 
 
 def __dir__():
