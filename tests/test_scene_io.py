@@ -25,6 +25,15 @@ CHECKER = np.array([[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [255, 255, 255]]],
 FLAT = ShadingConfig(ambient=1.0, diffuse=0.0)
 
 
+
+def quad_ply(colors):
+    """ASCII PLY of the unit quad at z = -1 (two triangles) with one RGB colour per corner."""
+    corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
+    verts = "".join(f"{x} {y} -1 {r} {g} {b}\n" for (x, y), (r, g, b) in zip(corners, colors))
+    return ("ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
+            "property uchar red\nproperty uchar green\nproperty uchar blue\nelement face 2\n"
+            "property list uchar int vertex_indices\nend_header\n" + verts + "3 0 1 2\n3 0 2 3\n")
+
 def _png(img: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="PNG")
@@ -157,11 +166,7 @@ def test_obj_diffuse_colour_and_ply_vertex_colours(tmp_path):
     img = render_checker(scene)
     assert np.all(np.abs(img[16, 16].astype(int) - [51, 102, 153]) <= 1)
 
-    ply = ("ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
-           "property uchar red\nproperty uchar green\nproperty uchar blue\nelement face 2\n"
-           "property list uchar int vertex_indices\nend_header\n"
-           "-1 -1 -1 10 200 30\n1 -1 -1 10 200 30\n1 1 -1 10 200 30\n-1 1 -1 10 200 30\n3 0 1 2\n3 0 2 3\n")
-    (tmp_path / "q.ply").write_text(ply)
+    (tmp_path / "q.ply").write_text(quad_ply([(10, 200, 30)] * 4))
     scene = load_scene(tmp_path / "q.ply")
     assert scene.vertex_colors is not None and scene.vertex_colors[0].tolist() == [10, 200, 30]
     img = render_checker(scene)
@@ -347,11 +352,7 @@ def test_bad_up_axis_and_bad_sidecar(tmp_path):
 
 
 def test_vertex_colour_round_trip(tmp_path):
-    ply = ("ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
-           "property uchar red\nproperty uchar green\nproperty uchar blue\nelement face 2\n"
-           "property list uchar int vertex_indices\nend_header\n"
-           "-1 -1 -1 250 0 0\n1 -1 -1 0 250 0\n1 1 -1 0 0 250\n-1 1 -1 90 90 90\n3 0 1 2\n3 0 2 3\n")
-    (tmp_path / "c.ply").write_text(ply)
+    (tmp_path / "c.ply").write_text(quad_ply([(250, 0, 0), (0, 250, 0), (0, 0, 250), (90, 90, 90)]))
     scene = load_scene(tmp_path / "c.ply")
     scene.materials[0].base_color = (0.5, 1.0, 1.0)
     save_scene(scene, tmp_path / "c.glb")
