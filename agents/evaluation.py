@@ -1,10 +1,11 @@
-"""Evaluation: run an agent over a split's episodes and score it with the standard metrics.
+"""Evaluation: the agent factory and scoring an agent over a split's episodes.
 
-Trained policies and the built-in baselines (``random``, ``forward-only``, ``expert``
-from ``envs.baselines``) all go through ``evaluate_episodes``: one env, each episode
-started by id, the agent's ``reset()`` / ``act(obs) -> (action, attention)`` called each
-step, metrics from the env's ``info["metrics"]`` aggregated with
-``vlnsim.metrics.aggregate``. Ablations blank inputs before the agent sees them.
+``make_agent`` is the one agent factory: a baseline name (``envs.baselines.BASELINES``:
+random, forward-only, expert) or a checkpoint (its policy behind ``PolicyAgent``), both
+with the rollout interface ``reset()`` / ``act(obs) -> (action, attention)``.
+``evaluate_episodes`` starts each episode by id and runs it with the shared rollout
+loop (``agents.rollout.run_episode``, also used by ``vlnsim render-rollout``); metrics
+come from the env's ``info["metrics"]``, aggregated with ``vlnsim.metrics.aggregate``.
 """
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ import torch
 from vlnsim.errors import ConfigError
 from vlnsim.io_utils import atomic_write_text
 
-ABLATIONS = ("instruction", "vision")
+from .rollout import ABLATIONS, ablate_observation, episode_record, run_episode  # noqa: F401  (re-exported)
+
+# What a VLN policy reads; other policies (PointNav) list theirs as ``policy.observation_keys``.
+VLN_OBSERVATION_KEYS = ("rgb", "depth", "instruction", "instruction_mask")
 
 
 def resolve_device(name: Optional[str]) -> torch.device:
@@ -30,20 +34,6 @@ def resolve_device(name: Optional[str]) -> torch.device:
     if name not in ("cpu", "cuda") and not str(name).startswith("cuda:"):
         raise ConfigError(f"device {name!r}; expected cpu, cuda or auto")
     return torch.device(name)
-
-
-def ablate_observation(obs: Dict[str, np.ndarray], ablate: Optional[str]) -> Dict[str, np.ndarray]:
-    """``instruction``: tokens replaced by padding; ``vision``: RGB and depth blanked."""
-    if ablate is None:
-        return obs
-    if ablate not in ABLATIONS:
-        raise ConfigError(f"ablation {ablate!r}; expected one of {list(ABLATIONS)} or none")
-    obs = dict(obs)
-    keys = ("instruction", "instruction_mask") if ablate == "instruction" else ("rgb", "depth")
-    for k in keys:
-        if k in obs:
-            obs[k] = np.zeros_like(obs[k])
-    return obs
 
 
 class PolicyAgent:
@@ -68,7 +58,7 @@ class PolicyAgent:
     @torch.no_grad()
     def act(self, obs: Dict[str, np.ndarray]) -> Tuple[int, Optional[List[float]]]:
         batch = {k: torch.as_tensor(np.asarray(obs[k]))[None].to(self.device)
-                 for k in ("rgb", "depth", "instruction", "instruction_mask") if k in obs}
+                 for k in getattr(self.policy, "observation_keys", VLN_OBSERVATION_KEYS) if k in obs}
         actions, self.hidden, extras = self.policy.act(batch, self.hidden, self.prev, self.mask, self.deterministic,
                                                        instruction=self.instruction)
         self.instruction = extras["instruction"]
@@ -84,12 +74,14 @@ class PolicyAgent:
 
 def load_policy(ckpt_path, device: torch.device):
     """Rebuild the policy saved in a checkpoint; returns ``(policy, metadata)``."""
-    from .config import PolicyConfig, _build
+    from .config import policy_config
     from .policies import build_policy
     from .trainers.checkpoint import load_checkpoint
 
     weights, _, meta = load_checkpoint(ckpt_path)
-    pcfg = _build(PolicyConfig, meta["config"]["policy"], "policy")
+    pcfg = policy_config(meta["config"]["policy"], source=str(meta.get("path", ckpt_path)))
+    if getattr(getattr(pcfg, "depth", None), "pretrained", None):
+        pcfg.depth.pretrained = None  # the checkpoint holds the depth weights; the source may be gone
     policy = build_policy(pcfg, meta["vocab_size"], meta.get("clip_config"))
     missing, unexpected = policy.load_state_dict(weights, strict=False)
     # Non-persistent buffers (CLIP mean/std, position ids) are rebuilt, not stored.
@@ -99,20 +91,30 @@ def load_policy(ckpt_path, device: torch.device):
     return policy.to(device).eval(), meta
 
 
-def load_policy_for_rollout(ckpt_path, env, device="cpu") -> PolicyAgent:
-    """A checkpoint's policy as a rollout agent (``reset()``, ``act(obs) -> (int, weights|None)``).
+def make_agent(name: Optional[str] = None, ckpt: Optional[str] = None, env=None, device="auto", seed: int = 0):
+    """The one agent factory: baseline ``name`` (``envs.baselines.BASELINES``) or checkpoint ``ckpt``.
 
-    ``env`` should observe ``rgb``, ``depth`` and the instruction at the resolution the
-    policy was trained with (other resolutions are resized, at some cost in accuracy).
+    A checkpoint's policy runs on ``device`` (a name or ``torch.device``) behind
+    ``PolicyAgent``; ``env`` should observe what the policy reads (``rgb``, ``depth``
+    and the instruction for VLN) at the resolution it was trained with (other
+    resolutions are resized, at some cost in accuracy). Give exactly one of ``name``
+    and ``ckpt``.
     """
-    dev = resolve_device(device)
-    policy, meta = load_policy(ckpt_path, dev)
+    if (name is None) == (ckpt is None):
+        raise ConfigError(f"agent: name={name!r}, ckpt={ckpt!r}; expected exactly one of a baseline name and a checkpoint")
+    if ckpt is None:
+        from envs.baselines import make_baseline
+
+        return make_baseline(name, env, seed=seed)
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    policy, _ = load_policy(ckpt, dev)
     space = getattr(env, "observation_space", None)
     if space is not None and hasattr(space, "spaces"):
-        need = {"depth", "instruction", "instruction_mask"} | ({"rgb"} if policy.clip is not None else set())
+        need = set(getattr(policy, "observation_keys", ())) or \
+            ({"depth", "instruction", "instruction_mask"} | ({"rgb"} if policy.clip is not None else set()))
         missing = sorted(need - set(space.spaces))
         if missing:
-            raise ConfigError(f"env observations lack {missing} that the policy in {str(ckpt_path)!r} reads")
+            raise ConfigError(f"env observations lack {missing} that the policy in {str(ckpt)!r} reads")
     return PolicyAgent(policy, dev)
 
 
@@ -135,23 +137,33 @@ def evaluate_episodes(env, agent, episode_ids: Iterable[str], ablate: Optional[s
     ids = list(episode_ids)
     records = []
     for eid in tqdm(ids, desc=desc, unit="ep", disable=not progress, leave=False):
-        obs, info = env.reset(options={"episode_id": eid})
-        agent.reset()
-        actions: List[int] = []
-        done = False
-        while not done:
-            action, _ = agent.act(ablate_observation(obs, ablate))
-            actions.append(int(action))
-            obs, _, term, trunc, info = env.step(int(action))
-            done = term or trunc
-        records.append({"episode_id": str(info["episode_id"]), "scene_id": info["scene_id"],
-                        "path": [[float(v) for v in p] for p in info["path"]], "actions": actions,
-                        "metrics": {k: float(v) for k, v in info["metrics"].items()}})
+        obs, _ = env.reset(options={"episode_id": eid})
+        weights: List[Any] = []  # per step: attention over the instruction tokens, or None
+        actions, info = run_episode(env, agent, obs, ablate=ablate, on_step=lambda a, w, i: weights.append(w))
+        records.append({**episode_record(actions, info), **attention_fields(weights)})
     return records
 
 
+def attention_fields(weights: Sequence[Optional[Sequence[float]]]) -> Dict[str, Any]:
+    """Compact attention for ``episodes.jsonl`` (read by ``vlnsim report``); {} when the agent has none.
+
+    ``attention_mean``: mean weight per instruction token over the steps (4 decimals);
+    ``attention_top``: per step, the indices of its 3 most attended tokens ([] for a step
+    without weights). Token i is token i of ``vlnsim.episodes.tokenize(instruction_text)``.
+    """
+    steps = [None if w is None else np.asarray(w, dtype=np.float64).reshape(-1) for w in weights]
+    given = [w for w in steps if w is not None and w.size]
+    if not given:
+        return {}
+    mat = np.zeros((len(given), max(w.size for w in given)))
+    for i, w in enumerate(given):
+        mat[i, : w.size] = w
+    return {"attention_mean": [round(float(x), 4) for x in mat.mean(axis=0)],
+            "attention_top": [[] if w is None else np.argsort(-w, kind="stable")[:3].tolist() for w in steps]}
+
+
 def aggregate(records: Sequence[Dict[str, Any]]) -> Dict[str, float]:
-    """DESIGN.md's aggregate metrics (ne, sr, osr, spl, tl, ndtw, sdtw, cls, episodes)."""
+    """The aggregate metrics of docs/ARCHITECTURE.md (ne, sr, osr, spl, tl, ndtw, sdtw, cls, episodes)."""
     from vlnsim.metrics import aggregate as agg
 
     return agg([r["metrics"] for r in records])
@@ -166,13 +178,3 @@ def write_results(out_dir, records: Sequence[Dict[str, Any]], summary: Dict[str,
     atomic_write_text(e, "".join(json.dumps(r) + "\n" for r in records))
     atomic_write_text(m, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return m, e
-
-
-def make_agent(name: Optional[str], ckpt: Optional[str], env, device: torch.device, seed: int = 0):
-    """A baseline by name or a checkpoint's policy, behind the same interface."""
-    if ckpt is not None:
-        policy, _ = load_policy(ckpt, device)
-        return PolicyAgent(policy, device)
-    from envs.baselines import make_baseline
-
-    return make_baseline(name, env, seed=seed)

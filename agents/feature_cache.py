@@ -5,10 +5,13 @@ each rendered pose are kept: in memory (bounded, least-recently-used eviction) a
 optionally on disk as safetensors shards written atomically, so later epochs, later
 DAgger rounds and later runs skip both rendering and encoding on a hit.
 
-Keys are ``namespace|scene_id|x|y|z|yaw`` with the position quantised to
+Keys are ``namespace|scene_id|x|y|z|yaw|pose`` with the position quantised to
 ``position_quantum`` metres and the heading to ``yaw_quantum_deg`` degrees (agents only
-turn about +Y). The namespace hashes everything else that changes the features: the
-sensor specs and the encoder's architecture and weights.
+turn about +Y; the bins keep keys readable and sortable) and ``pose`` a digest of the
+exact pose, so a hit returns the features of exactly the pose asked for and the cache's
+contents never change what a run trains on (exact resume). The namespace hashes
+everything else that changes the features: the sensor specs and the encoder's
+architecture and weights.
 """
 from __future__ import annotations
 
@@ -77,11 +80,20 @@ class FeatureCache:
 
     # ----- keys -------------------------------------------------------------------------
     def key(self, scene_id: str, position: Sequence[float], rotation: Sequence[float]) -> str:
-        """The cache key of an agent pose in a scene."""
-        q = np.round(np.asarray(position, dtype=np.float64) / self.position_quantum).astype(np.int64)
+        """The cache key of an agent pose in a scene: its bins plus a digest of the exact pose.
+
+        Only the very same pose (bit for bit) hits: serving a pose features rendered at
+        another pose of its bin would make them depend on which pose filled the bin
+        first, i.e. on the cache's history, and a resumed run (empty cache) would then
+        train on different features than the uninterrupted one. Agents revisit exact
+        poses (same start, same deterministic moves), so hits are not lost.
+        """
+        pos = np.asarray(position, dtype=np.float64).reshape(-1)
+        q = np.round(pos / self.position_quantum).astype(np.int64)
         yaw_bins = int(round(2 * math.pi / self.yaw_quantum))
         b = int(round(yaw_of(rotation) / self.yaw_quantum)) % yaw_bins
-        return f"{self.namespace}|{scene_id}|{q[0]}|{q[1]}|{q[2]}|{b}"
+        exact = hashlib.sha1(np.concatenate([pos, np.asarray(rotation, dtype=np.float64).reshape(-1)]).tobytes()).hexdigest()[:16]
+        return f"{self.namespace}|{scene_id}|{q[0]}|{q[1]}|{q[2]}|{b}|{exact}"
 
     # ----- lookup -----------------------------------------------------------------------
     def get(self, key: str) -> Optional[Features]:

@@ -26,6 +26,8 @@ for _task, _entry in (("vln", "envs.vln_env:VLNEnv"), ("pointnav", "envs.pointna
         # The env enforces its own step limit (EnvConfig.max_episode_steps) so that
         # YAML, kwargs and vector workers all agree; no TimeLimit wrapper is added.
         gymnasium.register(id=ENV_IDS[_task], entry_point=_entry)
+if "vlnsim/R2R-v0" not in gymnasium.registry:  # discrete R2R on navigation graphs (envs.r2r_env)
+    gymnasium.register(id="vlnsim/R2R-v0", entry_point="envs.r2r_env:R2REnv")
 
 _LAZY = {
     "VLNEnv": "envs.vln_env",
@@ -34,6 +36,7 @@ _LAZY = {
     "make_vec_env": "envs.vector",
     "EnvWorkerError": "envs.vector",
     "make_baseline": "envs.baselines",
+    "BASELINES": "envs.baselines",
     "NavigationReward": "envs.rewards",
     "SplitNotFoundError": "envs.episode_source",
 }

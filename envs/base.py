@@ -23,6 +23,7 @@ from .episode_source import EpisodeSource
 from .measures import GoalDistance
 from .rewards import NavigationReward
 from .scene_cache import LRUCache
+from .sensors import camera_specs, oracle_observations, sensor_spaces
 
 
 class SceneSlot:
@@ -116,31 +117,10 @@ class NavEnv(gym.Env):
 
     # ------------------------------------------------------------------ spaces
     def _sensor_specs(self) -> List[SensorSpec]:
-        c = self.config
-        common = dict(width=c.width, height=c.height, hfov=c.hfov, position=(0.0, c.sensor_height, 0.0))
-        specs = []
-        if c.rgb:
-            specs.append(SensorSpec("rgb", kind="rgb", **common))
-        if c.depth:
-            specs.append(SensorSpec("depth", kind="depth", min_depth=c.min_depth, max_depth=c.max_depth,
-                                    normalize_depth=c.normalize_depth, **common))
-        if c.semantic:
-            specs.append(SensorSpec("semantic", kind="semantic", **common))
-        return specs
+        return camera_specs(self.config)
 
     def _observation_spaces(self) -> Dict[str, spaces.Space]:
-        c = self.config
-        out: Dict[str, spaces.Space] = {}
-        if c.rgb:
-            out["rgb"] = spaces.Box(0, 255, (c.height, c.width, 3), np.uint8)
-        if c.depth:
-            out["depth"] = spaces.Box(0.0, 1.0 if c.normalize_depth else c.max_depth, (c.height, c.width, 1), np.float32)
-        if c.semantic:
-            out["semantic"] = spaces.Box(-1, np.iinfo(np.int32).max, (c.height, c.width), np.int32)
-        if c.expert_action_sensor:
-            out["expert_action"] = spaces.Box(0, len(Action) - 1, (1,), np.int64)
-        if c.progress_sensor:
-            out["progress"] = spaces.Box(0.0, 1.0, (1,), np.float32)
+        out = sensor_spaces(self.config)
         out.update(self._task_spaces())
         return out
 
@@ -275,14 +255,17 @@ class NavEnv(gym.Env):
 
     def _observation(self) -> Dict[str, np.ndarray]:
         obs = {s.name: self._raw_obs[s.name] for s in self.sensors}
-        if self.config.expert_action_sensor:
-            obs["expert_action"] = np.array([self.expert_action() if not self._over else Action.STOP], dtype=np.int64)
-        if self.config.progress_sensor:
-            obs["progress"] = np.array([self._progress()], dtype=np.float32)
+        obs.update(oracle_observations(self))
         obs.update(self._task_observations())
         return obs
 
-    def _progress(self) -> float:
+    @property
+    def episode_over(self) -> bool:
+        """True once the current episode has ended (or before the first reset)."""
+        return self._over
+
+    def progress(self) -> float:
+        """The ``progress`` oracle: 1 - geodesic_to_goal / geodesic_at_start, in [0, 1]."""
         d0, d = self._start_distance, self._distance
         if not (math.isfinite(d0) and math.isfinite(d)) or d0 <= 0:
             return 1.0 if d <= 0 else 0.0

@@ -7,7 +7,9 @@
 * ``expert``: the shortest-path follower on the env's simulator (the IL oracle); it
   stops within ``EnvConfig.expert_goal_radius`` of the goal.
 
-``weights`` (attended instruction words) is always None for these.
+``weights`` (attended instruction words) is always None for these. Each is registered
+in ``BASELINES`` (a ``vlnsim.registry.Registry``; the CLI's ``--agent`` choices come from
+it) and built with ``make_baseline(name, env, seed)`` -> ``cls.create(env, seed)``.
 """
 from __future__ import annotations
 
@@ -17,12 +19,16 @@ import numpy as np
 
 from vlnsim.agent import Action
 from vlnsim.errors import ConfigError
+from vlnsim.registry import Registry
 
 ActResult = Tuple[int, Optional[List[float]]]
 
 RANDOM_ACTION_PROBS = (0.02, 0.68, 0.15, 0.15)
 
+BASELINES = Registry("baseline agent")
 
+
+@BASELINES.register("random")
 class RandomAgent:
     """Draws each action independently from ``probs`` (one seeded generator per agent)."""
 
@@ -35,6 +41,10 @@ class RandomAgent:
         self.probs = p
         self.rng = np.random.default_rng(seed)
 
+    @classmethod
+    def create(cls, env=None, seed: int = 0) -> "RandomAgent":
+        return cls(seed=seed)
+
     def reset(self) -> None:
         """Nothing to forget between episodes (the generator keeps running)."""
 
@@ -42,6 +52,7 @@ class RandomAgent:
         return int(self.rng.choice(len(Action), p=self.probs)), None
 
 
+@BASELINES.register("forward-only")
 class ForwardOnlyAgent:
     """MOVE_FORWARD ``num_steps`` times, then STOP."""
 
@@ -53,6 +64,10 @@ class ForwardOnlyAgent:
         self.num_steps = num_steps
         self._t = 0
 
+    @classmethod
+    def create(cls, env=None, seed: int = 0) -> "ForwardOnlyAgent":
+        return cls()
+
     def reset(self) -> None:
         self._t = 0
 
@@ -61,6 +76,7 @@ class ForwardOnlyAgent:
         return (int(Action.MOVE_FORWARD) if self._t <= self.num_steps else int(Action.STOP)), None
 
 
+@BASELINES.register("expert")
 class ExpertAgent:
     """Follows the geodesic shortest path to the current episode's goal, then STOPs."""
 
@@ -72,6 +88,12 @@ class ExpertAgent:
             raise ConfigError(f"the expert agent needs a vlnsim env (envs.NavEnv); got {type(base).__name__}")
         self.env = base
 
+    @classmethod
+    def create(cls, env=None, seed: int = 0) -> "ExpertAgent":
+        if env is None:
+            raise ConfigError("the expert baseline needs the env it acts in: make_baseline('expert', env)")
+        return cls(env)
+
     def reset(self) -> None:
         """The follower is rebuilt by the env at every episode start."""
 
@@ -81,17 +103,6 @@ class ExpertAgent:
         return int(self.env.expert_action()), None
 
 
-BASELINES = ("random", "forward-only", "expert")
-
-
 def make_baseline(name: str, env=None, seed: int = 0):
-    """The baseline agent called ``name`` (``random``, ``forward-only`` or ``expert``)."""
-    if name == "random":
-        return RandomAgent(seed=seed)
-    if name == "forward-only":
-        return ForwardOnlyAgent()
-    if name == "expert":
-        if env is None:
-            raise ConfigError("the expert baseline needs the env it acts in: make_baseline('expert', env)")
-        return ExpertAgent(env)
-    raise ConfigError(f"unknown baseline agent {name!r}; expected one of {list(BASELINES)}")
+    """The baseline agent registered as ``name`` (``BASELINES.names()``: expert, forward-only, random)."""
+    return BASELINES.get(name).create(env=env, seed=seed)

@@ -2,19 +2,20 @@
 
 ``EnvConfig`` is what ``gymnasium.make("vlnsim/VLN-v0", **kwargs)`` receives as keyword
 arguments, what ``configs/vln_*.yaml`` / ``configs/pointnav*.yaml`` hold, and what a
-vector env hands to each worker. Loading a YAML goes through OmegaConf so dotted
-command-line overrides (``agent.radius=0.2``) merge the same way everywhere.
+vector env hands to each worker. YAML files, dotted overrides (``agent.radius=0.2``),
+unknown keys and types go through the project's one config loader (``vlnsim.config``,
+OmegaConf structured configs); ``__post_init__`` keeps only the range checks.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
 import os
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from vlnsim.agent import AgentConfig
+from vlnsim.config import apply_overrides, read_yaml, resolve_config_path, to_dataclass
 from vlnsim.errors import ConfigError
 
 TASKS = ("vln", "pointnav")
@@ -111,7 +112,7 @@ class EnvConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.agent, Mapping):
-            self.agent = _agent_from_dict(self.agent)
+            self.agent = to_dataclass(AgentConfig, self.agent, where="agent")
         elif not isinstance(self.agent, AgentConfig):
             raise ConfigError(f"EnvConfig.agent={self.agent!r}; expected an AgentConfig or a mapping of its fields")
         if isinstance(self.data_root, os.PathLike):
@@ -122,9 +123,6 @@ class EnvConfig:
             v = getattr(self, name)
             if not isinstance(v, str) or not v:
                 raise ConfigError(f"EnvConfig.{name}={v!r}; expected a non-empty string")
-        for name in ("rgb", "depth", "semantic", "normalize_depth", "expert_action_sensor", "progress_sensor"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"EnvConfig.{name}={getattr(self, name)!r}; expected true or false")
         for name in ("width", "height", "max_episode_steps", "max_instruction_length", "scene_cache_size", "num_shards"):
             _check_int(name, getattr(self, name), minimum=1)
         _check_int("shard_index", self.shard_index, minimum=0)
@@ -174,17 +172,18 @@ class EnvConfig:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "EnvConfig":
-        """Build from a mapping, rejecting unknown keys with the list of known ones."""
+    def from_dict(cls, data: Mapping[str, Any], source: Optional[str] = None) -> "EnvConfig":
+        """Build from a mapping (structured-config checks: unknown keys, types; ``source`` names the file)."""
         if isinstance(data, EnvConfig):
             return data.replace()
         if not isinstance(data, Mapping):
             raise ConfigError(f"env config must be a mapping of EnvConfig fields, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown EnvConfig field(s) {unknown}; expected some of {sorted(known)}")
-        return cls(**dict(data))
+        data = dict(data)
+        if isinstance(data.get("data_root"), os.PathLike):
+            data["data_root"] = os.fspath(data["data_root"])
+        if isinstance(data.get("agent"), AgentConfig):
+            data["agent"] = dataclasses.asdict(data["agent"])
+        return to_dataclass(cls, data, source=source)
 
     def replace(self, **overrides: Any) -> "EnvConfig":
         """A copy with ``overrides`` applied (validated, unknown keys rejected)."""
@@ -196,14 +195,6 @@ class EnvConfig:
         data.update(overrides)
         data["agent"] = agent
         return EnvConfig.from_dict(data)
-
-
-def _agent_from_dict(data: Mapping[str, Any]) -> AgentConfig:
-    known = {f.name for f in fields(AgentConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"unknown EnvConfig.agent field(s) {unknown}; expected some of {sorted(known)}")
-    return AgentConfig(**dict(data))
 
 
 def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
@@ -229,32 +220,23 @@ ConfigLike = Union[EnvConfig, Mapping[str, Any], str, os.PathLike, None]
 
 
 def load_config(source: ConfigLike = None, overrides: Optional[Sequence[str]] = None, **kwargs: Any) -> EnvConfig:
-    """Build an ``EnvConfig`` from a YAML path, a mapping or a config, then apply overrides.
+    """Build an ``EnvConfig`` from a YAML path (or built-in config name), a mapping or a
+    config, then apply overrides.
 
     A YAML file may hold the fields at top level or under an ``env:`` section (so an
-    experiment config can embed the env it trains on). ``overrides`` are dotted
-    ``key=value`` strings (``split=val_unseen``, ``agent.radius=0.2``) parsed as YAML
-    values; ``kwargs`` are applied last.
+    experiment config can embed the env it trains on); an empty file is refused.
+    ``overrides`` are dotted ``key=value`` strings (``split=val_unseen``,
+    ``agent.radius=0.2``) parsed as YAML values; ``kwargs`` are applied last.
     """
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
+    where = None
     if source is None:
         base: dict = {}
     elif isinstance(source, EnvConfig):
         base = source.to_dict()
     elif isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise ConfigError(f"env config file {str(path)!r} does not exist; expected a YAML file such as configs/vln_r2r.yaml")
-        try:
-            loaded = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-        except (OmegaConfBaseException, ValueError, OSError) as exc:
-            raise ConfigError(f"env config file {str(path)!r} is not valid YAML: {exc}") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"env config file {str(path)!r} holds a {type(loaded).__name__}; expected a mapping")
+        path = resolve_config_path(source)
+        where = str(path)
+        loaded = read_yaml(path)
         base = loaded["env"] if isinstance(loaded.get("env"), dict) else loaded
     elif isinstance(source, Mapping):
         base = dict(source)
@@ -262,16 +244,7 @@ def load_config(source: ConfigLike = None, overrides: Optional[Sequence[str]] = 
             base["agent"] = dataclasses.asdict(base["agent"])
     else:
         raise ConfigError(f"env config source {source!r}; expected a YAML path, a mapping or an EnvConfig")
-    merged = OmegaConf.create(base)
-    if overrides:
-        for item in overrides:
-            if "=" not in item:
-                raise ConfigError(f"override {item!r}; expected key=value (e.g. split=val_unseen or agent.radius=0.2)")
-        try:
-            merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides)))
-        except OmegaConfBaseException as exc:
-            raise ConfigError(f"overrides {list(overrides)} cannot be applied: {exc}") from None
-    data = OmegaConf.to_container(merged, resolve=True)
+    data = apply_overrides(base, overrides or (), where)
     if kwargs:
         agent_kw = kwargs.pop("agent", None)
         data.update(kwargs)
@@ -279,4 +252,4 @@ def load_config(source: ConfigLike = None, overrides: Optional[Sequence[str]] = 
             agent = dict(data.get("agent") or {})
             agent.update(dataclasses.asdict(agent_kw) if isinstance(agent_kw, AgentConfig) else dict(agent_kw))
             data["agent"] = agent
-    return EnvConfig.from_dict(data)
+    return EnvConfig.from_dict(data, source=where)

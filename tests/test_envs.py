@@ -1,7 +1,7 @@
 """Gymnasium envs (envs/): spaces, episode loop, reward, metrics, vector envs, rollouts.
 
-A tiny procedural dataset (4 houses: 2 train, 1 val_unseen, 1 test; a few episodes per split) is generated once per
-session with ``vlnsim.episodes.generate.generate_dataset``.
+The tiny procedural dataset of ``tests/conftest.py`` (4 houses: 2 train, 1 val_unseen, 1 test; a few episodes per
+split; fixture ``data_root``) is generated once per session.
 """
 from __future__ import annotations
 
@@ -24,18 +24,8 @@ from vlnsim.episodes import load_gt, load_split, split_path, tokenize
 from vlnsim.errors import ConfigError, InvalidActionError, SceneNotFoundError
 from vlnsim.geometry import quat_from_yaw, wrap_angle, yaw_from_quat
 
-DATASET = "tiny"
+DATASET = "agents_tiny"  # the session dataset of tests/conftest.py (fixture data_root)
 SIZE = 32  # small frames keep the suite fast; resolution is not what is tested here
-
-
-@pytest.fixture(scope="session")
-def data_root(tmp_path_factory) -> Path:
-    from vlnsim.episodes.generate import generate_dataset
-
-    root = tmp_path_factory.mktemp("envdata")
-    generate_dataset(root, name=DATASET, num_houses=4, episodes_per_house=4, seed=0, progress=False,
-                     num_rooms=3, instructions_per_path=2, min_distance=4.0, max_distance=10.0)
-    return root
 
 
 def cfg(data_root, **kw):
@@ -126,13 +116,13 @@ def test_config_validation_names_field_and_value():
         envs.EnvConfig(width=0)
     with pytest.raises(ConfigError, match=r"episode_order='random'.*\['sequential', 'shuffle'\]"):
         envs.EnvConfig(episode_order="random")
-    with pytest.raises(ConfigError, match=r"unknown EnvConfig field\(s\) \['widht'\]"):
+    with pytest.raises(ConfigError, match=r"unknown key 'widht'; expected one of \['agent', "):
         envs.load_config({"widht": 64})
     with pytest.raises(ConfigError, match=r"AgentConfig.radius=-0.1"):
         envs.load_config({}, overrides=["agent.radius=-0.1"])
     with pytest.raises(ConfigError, match=r"shard_index=2.*num_shards=2"):
         envs.EnvConfig(shard_index=2, num_shards=2)
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(ConfigError, match="'configs/no_such.yaml' is neither an existing file nor a built-in config"):
         envs.load_config("configs/no_such.yaml")
 
 
@@ -470,7 +460,7 @@ def test_pointnav_goal_sensor_and_expert(data_root):
 
 
 def test_render_composite_and_rollout_video(data_root, tmp_path):
-    from vlnsim.commands import render_rollout
+    from agents.commands import render_rollout
     from vlnsim.viz.video import read_video
 
     env = envs.make_env(cfg(data_root), render_mode="rgb_array")

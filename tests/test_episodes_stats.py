@@ -8,15 +8,14 @@ from vlnsim import episodes as E
 from vlnsim.cli import main as cli_main
 from vlnsim.episodes.stats import dataset_stats, histogram
 
-from test_episodes_io import HAND_WRITTEN
-
 
 def test_histogram_bins():
     h = histogram([0.5, 2.0, 2.5, 25.0], [0, 2, 4])
     assert [(b["lo"], b["hi"], b["count"]) for b in h] == [(0, 2, 1), (2, 4, 2), (4, None, 1)]
 
 
-def test_stats_of_hand_written_splits(tmp_path, capsys):
+def test_stats_of_hand_written_splits(tmp_path, capsys, hand_written_episodes):
+    HAND_WRITTEN = hand_written_episodes
     base = tmp_path / "datasets" / "toy" / "v1"
     leak = copy.deepcopy(HAND_WRITTEN)
     E.save(E.EpisodeDataset.from_dict(HAND_WRITTEN), base / "train" / "train.json.gz")

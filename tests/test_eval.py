@@ -6,14 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from test_trainer_il import DATASET, agents_data_root, tiny_config
-
+DATASET = "agents_tiny"  # the session dataset of tests/conftest.py
 DESIGN_KEYS = {"ne", "sr", "osr", "spl", "tl", "ndtw", "sdtw", "cls", "episodes"}
-
-
-@pytest.fixture(scope="session")
-def data_root(tmp_path_factory):
-    return agents_data_root(tmp_path_factory)
+RUN_KEYS = {"agent", "checkpoint", "dataset", "split", "data_root", "ablate", "seed"}
 
 
 def _eval(argv):
@@ -27,7 +22,9 @@ def test_eval_expert_writes_every_design_metric(data_root, tmp_path):
     _eval(["--agent", "expert", "--split", "val_unseen", "--out", str(out), "--data-root", str(data_root),
            "--dataset", DATASET, "--episodes", "3", "--width", "16", "--height", "16", "--no-progress"])
     m = json.loads((out / "metrics.json").read_text())
-    assert set(m) == DESIGN_KEYS and m["episodes"] == 3
+    assert set(m) == DESIGN_KEYS | RUN_KEYS and m["episodes"] == 3
+    assert (m["agent"], m["checkpoint"], m["dataset"], m["split"], m["data_root"]) == \
+        ("expert", None, DATASET, "val_unseen", str(data_root))
     assert m["sr"] == 1.0 and m["osr"] == 1.0 and m["ne"] < 3.0  # the oracle reaches every goal
     lines = [json.loads(l) for l in (out / "episodes.jsonl").read_text().splitlines()]
     assert len(lines) == 3
@@ -51,13 +48,13 @@ def test_eval_random_and_forward_only_run_the_same_episodes(data_root, tmp_path)
     assert all(set(r["actions"][:-1]) <= {1} for r in fo)
 
 
-def test_checkpoint_eval_ablations_and_rollout_agent(data_root, tmp_path):
+def test_checkpoint_eval_ablations_and_rollout_agent(data_root, tmp_path, tiny_config):
     import envs
-    from agents.evaluation import load_policy_for_rollout
+    from agents.evaluation import make_agent
     from agents.trainers.il import ILTrainer
 
     run = tmp_path / "run"
-    trainer = ILTrainer(tiny_config(data_root, run, "trainer.iterations=1", "trainer.epochs_per_iteration=1"), progress=False)
+    trainer = ILTrainer(tiny_config(run, "trainer.iterations=1", "trainer.epochs_per_iteration=1"), progress=False)
     trainer.train()
     trainer.close()
     results = {}
@@ -66,9 +63,12 @@ def test_checkpoint_eval_ablations_and_rollout_agent(data_root, tmp_path):
         _eval(["--ckpt", str(run), "--split", "val_unseen", "--out", str(out), "--data-root", str(data_root),
                "--dataset", DATASET, "--episodes", "2", "--device", "cpu", "--ablate", ablate, "--no-progress"])
         results[ablate] = json.loads((out / "metrics.json").read_text())
-        assert set(results[ablate]) == DESIGN_KEYS
+        assert set(results[ablate]) == DESIGN_KEYS | RUN_KEYS
+        assert results[ablate]["agent"] == "checkpoint" and results[ablate]["episodes"] == 2
+        assert results[ablate]["checkpoint"] == str(run / "checkpoints" / "ckpt_0000")
+        assert results[ablate]["ablate"] == (None if ablate == "none" else ablate)
     env = envs.make_env(dict(data_root=str(data_root), dataset=DATASET, split="val_unseen", width=32, height=32))
-    agent = load_policy_for_rollout(str(run / "checkpoints" / "ckpt_0000"), env, "cpu")
+    agent = make_agent(ckpt=str(run / "checkpoints" / "ckpt_0000"), env=env, device="cpu")
     obs, _ = env.reset(seed=0)
     agent.reset()
     action, weights = agent.act(obs)

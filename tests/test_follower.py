@@ -47,7 +47,8 @@ def _run_pairs(scenes, pairs_per_scene, seed=100):
 
 
 def _houses(n):
-    house = pytest.importorskip("vlnsim.scene.house")
+    from vlnsim.scene import house
+
     return [house.generate_house(seed) for seed in range(n)]
 
 

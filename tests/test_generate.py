@@ -11,9 +11,6 @@ from vlnsim import episodes as E
 from vlnsim.cli import main as cli_main
 from vlnsim.errors import EpisodeFormatError, GenerationError
 
-pytest.importorskip("vlnsim.simulator")
-pytest.importorskip("vlnsim.nav.follower")
-
 from vlnsim.agent import Action  # noqa: E402
 from vlnsim.episodes.generate import generate_dataset  # noqa: E402
 from vlnsim.episodes.speaker import STRUCTURAL  # noqa: E402
@@ -212,6 +209,9 @@ def test_generation_is_deterministic_and_independent_of_workers(data, tmp_path):
             a = E.split_path(root, NAME, split, gt=gt).read_bytes()
             b = E.split_path(tmp_path, NAME, split, gt=gt).read_bytes()
             assert gzip.decompress(a) == gzip.decompress(b), (split, gt)
+    # the WordPiece tokenizer too (the tokenizers trainer breaks ties in hash order; ours does not)
+    tok = E.dataset_dir(root, NAME) / "tokenizer.json"
+    assert tok.read_bytes() == (E.dataset_dir(tmp_path, NAME) / "tokenizer.json").read_bytes()
 
 
 def test_impossible_requests_fail_fast(tmp_path):

@@ -1,4 +1,4 @@
-"""Metrics against hand computations from the published formulas (DESIGN.md "Metrics")."""
+"""Metrics against hand computations from the published formulas (docs/ARCHITECTURE.md "Metrics")."""
 import math
 
 import numpy as np

@@ -404,7 +404,6 @@ def test_view_command_pose_options_and_errors(tmp_path, capsys):
 
 
 def test_view_command_renders_a_house(tmp_path, capsys):
-    pytest.importorskip("vlnsim.scene.house", reason="procedural houses not in this checkout")
     from PIL import Image
 
     from vlnsim.cli import main

@@ -100,7 +100,8 @@ def test_random_walk_in_box_room_never_crosses_geometry():
 
 
 def _houses(n):
-    house = pytest.importorskip("vlnsim.scene.house")
+    from vlnsim.scene import house
+
     return [house.generate_house(seed) for seed in range(n)]
 
 

@@ -9,8 +9,6 @@ import torch.multiprocessing as mp
 from agents.config import TrainerConfig
 from agents.trainers.buffer import EpisodeRecord, collate
 
-from test_policies import _cfg  # same small policy settings
-
 V = 40
 
 
@@ -26,7 +24,7 @@ def _records(rank: int, n: int = 4):
     return out
 
 
-def _worker(rank, world, init_file, result_file):
+def _worker(rank, world, init_file, result_file, policy_cfg):
     from agents.policies import build_policy
     from agents.trainers.distributed import DistInfo, init_distributed, shutdown_distributed
     from agents.trainers.learner import Learner
@@ -36,7 +34,7 @@ def _worker(rank, world, init_file, result_file):
     assert info == DistInfo(rank, world, rank)
     torch.manual_seed(rank)  # different initial weights on each rank
     # Depth + instruction only: no CLIP keeps the workers from importing transformers (slow).
-    policy = build_policy(_cfg("cma"), V, None)
+    policy = build_policy(policy_cfg, V, None)
     learner = Learner(policy, TrainerConfig(lr=1e-2), torch.device("cpu"), info)
     start = torch.cat([p.detach().flatten().clone() for p in policy.parameters() if p.requires_grad])
     batch = collate(_records(rank), torch.device("cpu"), inflection_coef=2.0)
@@ -52,9 +50,9 @@ def _worker(rank, world, init_file, result_file):
     shutdown_distributed()
 
 
-def test_two_process_gloo_keeps_parameters_identical(tmp_path):
+def test_two_process_gloo_keeps_parameters_identical(tmp_path, small_policy_config):
     result = tmp_path / "result.pt"
-    mp.spawn(_worker, args=(2, str(tmp_path / "init"), str(result)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, str(tmp_path / "init"), str(result), small_policy_config("cma")), nprocs=2, join=True)
     r = torch.load(result, weights_only=True)
     assert torch.equal(r["starts"][0], r["starts"][1])  # rank 0's weights were broadcast
     assert torch.equal(r["params"][0], r["params"][1])  # and stayed identical after 3 steps
@@ -63,16 +61,14 @@ def test_two_process_gloo_keeps_parameters_identical(tmp_path):
 
 
 @pytest.mark.slow
-def test_torchrun_two_ranks_train_end_to_end(tmp_path_factory, tmp_path):
+def test_torchrun_two_ranks_train_end_to_end(tiny_dataset, tmp_path):
     """`torchrun --nproc_per_node 2 vlnsim train` on the tiny dataset: both ranks collect their own
     episodes, train in step, and rank 0 writes one checkpoint."""
     import shutil
     import subprocess
     import sys
 
-    from test_trainer_il import DATASET, agents_data_root
-
-    root = agents_data_root(tmp_path_factory)
+    root, DATASET = tiny_dataset.root, tiny_dataset.name
     torchrun = shutil.which("torchrun") or str(__import__("pathlib").Path(sys.executable).with_name("torchrun"))
     cli = str(__import__("pathlib").Path(sys.executable).with_name("vlnsim"))
     overrides = [f"env.data_root={root}", f"env.dataset={DATASET}", "env.width=32", "env.height=32",

@@ -1,7 +1,7 @@
 """vlnsim: an embodied vision-and-language navigation simulator.
 
 The public names below are imported lazily so that ``import vlnsim`` stays fast and
-torch-free; see DESIGN.md for the stable API.
+torch-free; see docs/ARCHITECTURE.md for the stable API.
 """
 from __future__ import annotations
 

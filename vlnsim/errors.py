@@ -37,3 +37,15 @@ class EpisodeFormatError(VlnsimError, ValueError):
 
 class GenerationError(VlnsimError, RuntimeError):
     """A dataset generation request cannot be met (e.g. distance range no house allows)."""
+
+
+class DatasetFormatError(VlnsimError, ValueError):
+    """A dataset annotation file (COCO, Karpathy, VQA, CLEVR) does not match its schema."""
+
+
+class CheckpointError(VlnsimError, ValueError):
+    """A checkpoint is missing, truncated or corrupted (safetensors, trainer_state.json, latest.json)."""
+
+
+class ResourceLimitError(VlnsimError, MemoryError):
+    """A request would need more memory than the configured budget (e.g. a navigation grid too fine for a huge scene)."""

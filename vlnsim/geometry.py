@@ -17,9 +17,22 @@ from .errors import InvalidPoseError
 UNIT_TOLERANCE = 1e-3
 
 
+def _numeric(p, name: str, what: str) -> np.ndarray:
+    """``p`` as a flat float64 array; ``InvalidPoseError`` for strings and other non-numbers."""
+    if isinstance(p, (str, bytes)):
+        raise InvalidPoseError(f"{name} must be {what}, got the string {p!r}")
+    try:
+        raw = np.asarray(p)
+    except (TypeError, ValueError):
+        raw = None
+    if raw is None or raw.dtype.kind not in "iuf":
+        raise InvalidPoseError(f"{name} must be {what}, got {p!r}")
+    return raw.astype(np.float64).reshape(-1)
+
+
 def as_position(p: Sequence[float], name: str = "position") -> np.ndarray:
     """Return ``p`` as a finite float64 3-vector or raise ``InvalidPoseError``."""
-    arr = np.asarray(p, dtype=np.float64).reshape(-1)
+    arr = _numeric(p, name, "3 numbers [x, y, z]")
     if arr.shape != (3,):
         raise InvalidPoseError(f"{name} must have 3 components [x, y, z], got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -33,7 +46,7 @@ def as_quaternion(q: Sequence[float], name: str = "rotation") -> np.ndarray:
     Quaternions within ``UNIT_TOLERANCE`` of unit length are renormalised; anything
     further off is an error rather than a silent fix.
     """
-    arr = np.asarray(q, dtype=np.float64).reshape(-1)
+    arr = _numeric(q, name, "a quaternion of 4 numbers [x, y, z, w]")
     if arr.shape != (4,):
         raise InvalidPoseError(f"{name} must be a quaternion [x, y, z, w], got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

@@ -39,3 +39,29 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
 
 def atomic_write_text(path: PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def check_output_dir(path: PathLike, flag: str = "--out") -> Path:
+    """``path`` as an output directory: refuse an existing file (``ConfigError`` naming ``flag``)."""
+    from .errors import ConfigError
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{flag} {str(p)!r} is an existing file; expected a directory (or a path that does not exist)")
+    for parent in p.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{flag} {str(p)!r}: {str(parent)!r} is a file; expected a directory path")
+    return p
+
+
+def check_output_file(path: PathLike, flag: str = "--json") -> Path:
+    """``path`` as an output file: refuse an existing directory (``ConfigError`` naming ``flag``)."""
+    from .errors import ConfigError
+
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{flag} {str(p)!r} is an existing directory; expected a file path")
+    for parent in p.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{flag} {str(p)!r}: {str(parent)!r} is a file; expected a directory path")
+    return p

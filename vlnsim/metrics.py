@@ -1,6 +1,6 @@
 """Navigation metrics: NE, SR, OSR, SPL, TL, nDTW, SDTW, CLS.
 
-Definitions follow DESIGN.md "Metrics" (Anderson et al. 2018 for SPL; Ilharco et al.
+Definitions follow docs/ARCHITECTURE.md "Metrics" (Anderson et al. 2018 for SPL; Ilharco et al.
 2019 for nDTW/SDTW; Jain et al. 2019 for CLS). Paths are sequences of ``[x, y, z]``
 points in metres; ``threshold`` is the success distance ``d_th`` (3.0 m in VLN-CE).
 

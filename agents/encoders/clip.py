@@ -47,12 +47,21 @@ class TextFeatures:
 
 
 def load_clip_model(name_or_path: Union[str, Path], allow_download: bool = False):
-    """Load a ``CLIPModel`` from a local directory or a hub name (cache only by default)."""
+    """Load a ``CLIPModel`` from a local directory or a hub name (cache only by default).
+
+    A ``vlnsim pretrain`` output directory (``vlp_config.json``, ``vision/``) gives its
+    pretrained vision tower and image projection (``agents.vlp.export``).
+    """
     from transformers import CLIPModel
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # one bar per load would flood training logs
     path = Path(name_or_path)
+    if path.is_dir() and (path / "vlp_config.json").is_file():
+        # a pretrained VLP encoder (vlnsim pretrain): its vision tower + image projection
+        from agents.vlp.export import clip_model_from_vlp
+
+        return clip_model_from_vlp(path)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ConfigError(f"CLIP directory {str(path)!r} has no config.json; expected a save_pretrained() output")

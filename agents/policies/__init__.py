@@ -1,4 +1,4 @@
-"""Navigation policies (Seq2Seq, CMA) and the builder used by trainers and evaluation."""
+"""Navigation policies (registered in ``POLICIES``: Seq2Seq, CMA, ...) and the builder used by trainers and evaluation."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,13 +6,12 @@ from typing import Optional, Union
 
 from .base import NUM_ACTIONS, Policy, SequenceOutput, masked_attention, obs_to_tensors
 from .cma import CMAPolicy
+from .registry import POLICIES
 from .seq2seq import Seq2SeqPolicy
-
-POLICIES = {"cma": CMAPolicy, "seq2seq": Seq2SeqPolicy}
 
 
 def build_policy(config, vocab_size: int, clip_source: Optional[Union[str, Path, dict]] = None) -> Policy:
-    """Build a policy from a ``PolicyConfig``; ``clip_source`` is a CLIP path/hub name or config dict."""
+    """Build the ``POLICIES`` entry named by ``config.type`` from its config; ``clip_source`` is a CLIP path/hub name or config dict."""
     from ..encoders import CLIPEncoder
 
     clip = None
@@ -27,7 +26,7 @@ def build_policy(config, vocab_size: int, clip_source: Optional[Union[str, Path,
         if trainable and not v.trainable:
             clip.model.vision_model.requires_grad_(False)
             clip.model.visual_projection.requires_grad_(False)
-    return POLICIES[config.type](config, vocab_size, clip)
+    return POLICIES.get(config.type)(config, vocab_size, clip)
 
 
 __all__ = ["NUM_ACTIONS", "Policy", "SequenceOutput", "CMAPolicy", "Seq2SeqPolicy", "POLICIES",

@@ -90,6 +90,10 @@ class Policy(nn.Module):
         self.clip = clip
         dc = config.depth
         self.depth_encoder = DepthEncoder(tuple(dc.channels), dc.output_dim, dc.input_size, dc.max_depth, dc.trainable)
+        if getattr(dc, "pretrained", None):  # PointNav-trained depth weights (VLN-CE's DD-PPO hand-off)
+            from .pointnav import load_pretrained_depth
+
+            load_pretrained_depth(self.depth_encoder, dc.pretrained)
         ic = config.instruction
         if ic.type == "clip":
             if clip is None:
@@ -203,9 +207,3 @@ class Policy(nn.Module):
     def forward(self, batch: Batch, hidden: torch.Tensor, prev_actions: torch.Tensor, masks: torch.Tensor) -> SequenceOutput:
         """``forward_sequence`` (so DistributedDataParallel can wrap the policy)."""
         return self.forward_sequence(batch, hidden, prev_actions, masks)
-
-    def evaluate_actions(self, batch: Batch, hidden: torch.Tensor, prev_actions: torch.Tensor,
-                         masks: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Log-probabilities (T, B) of ``actions`` under teacher forcing."""
-        out = self.forward_sequence(batch, hidden, prev_actions, masks)
-        return out.log_probs.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)

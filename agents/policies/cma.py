@@ -12,9 +12,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .config import PolicyConfig
 from .base import NUM_ACTIONS, Policy, masked_attention
+from .registry import POLICIES
 
 
+@POLICIES.register("cma", config=PolicyConfig)
 class CMAPolicy(Policy):
     """Cross-modal attention policy with two GRUs (recurrent state (B, 2, H))."""
 

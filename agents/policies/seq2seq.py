@@ -4,9 +4,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .config import PolicyConfig
 from .base import NUM_ACTIONS, Policy
+from .registry import POLICIES
 
 
+@POLICIES.register("seq2seq", config=PolicyConfig)
 class Seq2SeqPolicy(Policy):
     """Pooled instruction + pooled RGB + pooled depth + previous action -> GRU -> action.
 

@@ -28,11 +28,10 @@ from .buffer import EpisodeRecord
 
 
 def camera_specs(cfg) -> List[SensorSpec]:
-    """The RGB and depth sensor specs an env with ``cfg`` (an EnvConfig) mounts."""
-    common = dict(width=cfg.width, height=cfg.height, hfov=cfg.hfov, position=(0.0, cfg.sensor_height, 0.0))
-    return [SensorSpec("rgb", kind="rgb", **common),
-            SensorSpec("depth", kind="depth", min_depth=cfg.min_depth, max_depth=cfg.max_depth,
-                       normalize_depth=cfg.normalize_depth, **common)]
+    """The RGB and depth sensor specs an env with ``cfg`` (an EnvConfig) mounts (``envs.sensors``)."""
+    from envs.sensors import camera_specs as specs
+
+    return specs(cfg, ("rgb", "depth"))
 
 
 class FrameEncoder:
@@ -120,12 +119,18 @@ class RolloutCollector:
             else:
                 out[j] = hit
         if miss:
+            # Misses are encoded in a batch of fixed size (padded to num_envs): CPU kernels
+            # round differently for different batch sizes, and the features of a pose must
+            # not depend on which other poses missed with it (i.e. on what the cache held),
+            # so that a resumed run (empty cache) reproduces the uninterrupted one bit for bit.
             rendered = []
             for j in miss:
                 env = self.envs[idx[j]].unwrapped
                 state = env.sim.agent_state
                 rendered.append(_render(env.sim, self.specs, state.position, state.rotation, self._renderers))
-            enc = self.encoder.encode(np.stack([r["rgb"] for r in rendered]), np.stack([r["depth"] for r in rendered]))
+            pad = [rendered[0]] * (len(self.envs) - len(rendered))
+            enc = self.encoder.encode(np.stack([r["rgb"] for r in rendered + pad]),
+                                      np.stack([r["depth"] for r in rendered + pad]))
             for n, j in enumerate(miss):
                 f = {k: v[n] for k, v in enc.items()}
                 self.cache.put(keys[j], f)
@@ -154,7 +159,8 @@ class RolloutCollector:
         t0 = time.perf_counter()
         bar = tqdm(total=len(episode_ids), desc=desc, unit="ep", disable=not progress, leave=False)
         rng = np.random.default_rng(list(seed))
-        gen = torch.Generator(device="cpu").manual_seed(int(rng.integers(2 ** 62)))
+        # On the policy's device: torch.multinomial refuses a CPU generator for CUDA probabilities.
+        gen = torch.Generator(device=self.device).manual_seed(int(rng.integers(2 ** 62)))
         n = len(self.envs)
         order = {eid: k for k, eid in enumerate(episode_ids)}
         queues = self._queues(episode_ids)

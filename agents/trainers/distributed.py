@@ -47,8 +47,17 @@ def init_distributed(device: str, init_method: Optional[str] = None, rank: Optio
 
 
 def shutdown_distributed() -> None:
-    """Leave the process group if one was joined."""
+    """Leave the process group if one was joined.
+
+    Ranks meet at a barrier first: a rank that tears gloo down while a peer still has a
+    collective or a connection in flight can abort that peer (``terminate called without an
+    active exception``). If a peer is already gone the barrier fails and we leave anyway.
+    """
     if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        except Exception:  # a dead peer: nothing to wait for
+            pass
         dist.destroy_process_group()
 
 

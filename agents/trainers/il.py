@@ -6,7 +6,15 @@ labelling with the expert's action; add them to the bounded buffer; train
 ``epochs_per_iteration`` passes over the buffer with inflection-weighted cross-entropy
 plus the progress-monitor MSE; evaluate; checkpoint. Everything random in iteration i
 is drawn from generators seeded with (seed, i, ...), and checkpoints are taken at
-iteration boundaries, so ``--resume`` reproduces the uninterrupted run's losses.
+iteration boundaries, so ``--resume`` reproduces the uninterrupted run: on the CPU the
+losses, the TensorBoard curve and the weights are bitwise equal (the feature cache keys
+exact poses and encodes misses in fixed-size batches, so its contents, empty after a
+resume, change nothing). On CUDA, bitwise equality also needs deterministic kernels
+(``torch.use_deterministic_algorithms(True)``, ``CUBLAS_WORKSPACE_CONFIG=:4096:8``),
+which the trainer does not force; without them atomics in backward passes leave
+run-to-run noise (not measured here: no GPU). A ``--max-steps`` stop inside
+an iteration counts that iteration as done; resuming from it continues, but is not the
+uninterrupted run.
 """
 from __future__ import annotations
 
@@ -19,18 +27,20 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 import torch
 
-from vlnsim.errors import ConfigError
+from vlnsim.errors import CheckpointError, ConfigError
 
-from ..config import ExperimentConfig
+from ..config import ExperimentConfig, TrainerConfig
 from ..evaluation import PolicyAgent, aggregate, evaluate_episodes, resolve_device, select_episodes
 from ..feature_cache import FeatureCache, namespace_of
 from ..policies import Policy, build_policy
 from .buffer import TrajectoryBuffer, collate
-from .checkpoint import load_checkpoint, optimizer_from_flat, save_checkpoint, set_rng_state
+from .checkpoint import (checkpoint_field, clean_leftovers, load_checkpoint, missing_pointer, restore_trainer_state,
+                         save_checkpoint)
 from .collector import RolloutCollector, camera_specs
 from .dagger import dagger_beta, episode_schedule, inflection_coefficient
 from .distributed import DistInfo, barrier, reduce_mean, reduce_min_int
 from .learner import Learner
+from .registry import TRAINERS
 
 
 def ensure_tiny_clip(run_dir: Path, cfg: ExperimentConfig, vocab_size: int, max_len: int) -> Path:
@@ -60,6 +70,7 @@ def length_bucketed_batches(lengths, batch_size: int, rng: np.random.Generator, 
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+@TRAINERS.register("dagger", config=TrainerConfig)
 class ILTrainer:
     """Teacher forcing / DAgger trainer over vlnsim VLN envs.
 
@@ -119,6 +130,7 @@ class ILTrainer:
         self.history: List[Dict[str, Any]] = []
         self.writer = None
         self._val_env = None
+        self._stop_at: Optional[int] = None  # global step at which --max-steps stops
 
     def train_step(self, batch: Dict[str, torch.Tensor]) -> Dict[str, float]:
         """One optimizer step on a collated batch (see ``Learner.train_step``)."""
@@ -141,6 +153,8 @@ class ILTrainer:
         t = self.cfg.trainer
         beta = dagger_beta(t.dagger_p, it)
         ids = episode_schedule(self.train_ids, self.cfg.seed, it, t.episodes_per_iteration)[self.dist.rank::self.dist.world_size]
+        if self._stop_at is not None:  # a --max-steps smoke run collects only what its steps can use
+            ids = ids[:max(1, (self._stop_at - self.global_step) * t.batch_size)]
         self.policy.eval()
         t0 = time.perf_counter()
         records = self._collector().collect(ids, beta, seed=(self.cfg.seed, it, self.dist.rank), progress=self.progress,
@@ -173,6 +187,10 @@ class ILTrainer:
                     self._log({"charts/accuracy": red["accuracy"], "charts/lr": self.optimizer.param_groups[0]["lr"]}, self.global_step)
                 bar.update(1)
                 bar.set_postfix(loss=f"{res['total']:.3f}", acc=f"{res['accuracy']:.2f}")
+                if self._stop_at is not None and self.global_step >= self._stop_at:
+                    break
+            if self._stop_at is not None and self.global_step >= self._stop_at:
+                break
         bar.close()
         mean = {k: float(np.mean([l[k] for l in losses])) for k in losses[0]} if losses else {}
         mean = reduce_mean(mean, self.dist, self.device)
@@ -200,27 +218,40 @@ class ILTrainer:
         self.policy.train()
         return aggregate(recs)
 
-    def train(self, resume: bool = False, stop_after: Optional[int] = None) -> Dict[str, Any]:
-        """Run the remaining iterations (``stop_after`` ends early, e.g. to test resume)."""
+    def train(self, resume: bool = False, max_steps: Optional[int] = None, stop_after: Optional[int] = None) -> Dict[str, Any]:
+        """Run the remaining iterations.
+
+        ``max_steps`` stops after that many optimiser steps of this call (mid-iteration;
+        the checkpoint then counts the iteration as done and no evaluation runs), for
+        smoke tests. ``stop_after`` ends after that many iterations (e.g. to test resume).
+        """
         from torch.utils.tensorboard import SummaryWriter
 
         if resume:
             self.resume()
+        # A resumed run's event files may hold steps logged after its checkpoint: TensorBoard
+        # drops events at or past purge_step, so the resumed run does not repeat steps.
+        purge_step = self.global_step + 1 if resume else None
+        if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+            raise ConfigError(f"--max-steps {max_steps!r}; expected a positive integer")
+        self._stop_at = None if max_steps is None else self.global_step + max_steps
         if self.dist.is_main:
-            self.writer = SummaryWriter(str(self.run_dir / "tb"))
+            self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=purge_step)
         t = self.cfg.trainer
         last = t.iterations - 1
         try:
             for it in range(self.iteration, t.iterations):
                 summary = self.run_iteration(it)
+                capped = self._stop_at is not None and self.global_step >= self._stop_at
                 e = self.cfg.eval
-                if self.dist.is_main and e.split and ((it + 1) % e.every == 0 or it == last):
+                if self.dist.is_main and e.split and not capped and ((it + 1) % e.every == 0 or it == last):
                     m = self.evaluate()
                     summary["eval"] = m
                     self._log({"eval/sr": m["sr"], "eval/spl": m["spl"], "eval/ndtw": m["ndtw"]}, self.global_step)
                 self.history.append(summary)
                 self.iteration = it + 1
-                if it % t.checkpoint_every == 0 or it == last or (stop_after is not None and it + 1 >= stop_after):
+                stop = capped or (stop_after is not None and it + 1 >= stop_after)
+                if it % t.checkpoint_every == 0 or it == last or stop:
                     self.save(it)
                 if self.progress:
                     ev = summary.get("eval")
@@ -229,7 +260,7 @@ class ILTrainer:
                     if ev:
                         msg += f" | {self.cfg.eval.split} sr={ev['sr']:.3f} spl={ev['spl']:.3f} ndtw={ev['ndtw']:.3f}"
                     print(msg, flush=True)
-                if stop_after is not None and it + 1 >= stop_after:
+                if stop:
                     break
         finally:
             if self.writer is not None:
@@ -261,21 +292,38 @@ class ILTrainer:
     def resume(self) -> bool:
         """Load the latest checkpoint of ``run_dir`` if there is one; True when resumed."""
         root = self.run_dir / "checkpoints"
+        if self.dist.is_main:
+            clean_leftovers(root)  # what an interrupted save left behind
+        _clean_buffer_leftovers(self.run_dir / "buffer", self.dist.rank)
+        barrier(self.dist)
         if not (root / "latest.json").is_file():
+            missing_pointer(root)  # checkpoints without latest.json: refuse rather than overwrite them
             return False
         weights, tensors, meta = load_checkpoint(root)
         if meta.get("world_size", 1) != self.dist.world_size:
             raise ConfigError(f"checkpoint {meta['path']!r} was written by {meta['world_size']} processes; "
                               f"resume needs the same number, got {self.dist.world_size}")
-        self.policy.load_state_dict(weights, strict=False)
-        optimizer_from_flat(self.optimizer, {k: v.to(self.device) for k, v in tensors.items()}, meta["optimizer"])
-        set_rng_state(tensors, meta["rng"])
-        self.global_step = int(meta["global_step"])
-        self.iteration = int(meta["next_iteration"])
-        self.inflection_coef = meta["inflection_coef"]
+        missing, unexpected = self.policy.load_state_dict(weights, strict=False)
+        missing = [k for k in missing if not k.endswith(("position_ids", ".mean", ".std"))]  # non-persistent buffers
+        if missing or unexpected:
+            raise CheckpointError(f"{meta['path']}/model.safetensors: does not match this run's policy "
+                                  f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        restore_trainer_state(self.optimizer, tensors, meta, self.device)
+        for group in self.optimizer.param_groups:  # the current config's hyper-parameters win (see agents.run_dir)
+            group["lr"] = self.cfg.trainer.lr
+            group["weight_decay"] = self.cfg.trainer.weight_decay
+        self.global_step = checkpoint_field(meta, "global_step", int)
+        self.iteration = checkpoint_field(meta, "next_iteration", int)
+        coef = checkpoint_field(meta, "inflection_coef")
+        self.inflection_coef = None if coef is None else float(coef)
         self.history = list(meta.get("history", []))
-        state_file = self.run_dir / "buffer" / f"state_rank{self.dist.rank}_iter{self.iteration - 1:04d}.json"
-        self.buffer.restore(json.loads(state_file.read_text()))
+        state = _read_buffer_state(self.run_dir / "buffer", self.dist.rank, self.iteration - 1)
+        from safetensors import SafetensorError
+
+        try:
+            self.buffer.restore(state)
+        except (OSError, ValueError, KeyError, SafetensorError) as exc:
+            raise _buffer_error(self.run_dir / "buffer", exc) from None
         return True
 
     def close(self) -> None:
@@ -283,6 +331,38 @@ class ILTrainer:
             self.collector.close()
         if self._val_env is not None:
             self._val_env.close()
+
+
+def _clean_buffer_leftovers(directory: Path, rank: int) -> None:
+    """Delete this rank's half-written buffer files (``.rank<r>_iter*.safetensors.tmp<pid>``,
+    ``.state_rank<r>_iter*.json.*.tmp``) that an interrupted run left; each rank writes only its own."""
+    if not Path(directory).is_dir():
+        return
+    for pattern in (f".rank{rank}_iter*.safetensors.tmp*", f".state_rank{rank}_iter*.json.*.tmp"):
+        for p in Path(directory).glob(pattern):
+            p.unlink(missing_ok=True)
+
+
+def _buffer_error(directory: Path, exc: BaseException):
+    return CheckpointError(f"{directory}: a DAgger buffer shard is unreadable ({type(exc).__name__}: "
+                           f"{' '.join(str(exc).split())[:160]}); the shard is truncated or corrupted")
+
+
+def _read_buffer_state(directory: Path, rank: int, it: int) -> dict:
+    """The buffer position saved with checkpoint ``it`` (CheckpointError when unreadable)."""
+    path = Path(directory) / f"state_rank{rank}_iter{it:04d}.json"
+    try:
+        state = json.loads(path.read_text())
+        shards = [[str(name), int(first)] for name, first in state["shards"]]
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: missing; the DAgger buffer of checkpoint iteration {it} is needed to resume") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: unreadable DAgger buffer state ({type(exc).__name__}: "
+                              f"{' '.join(str(exc).split())[:120]}); the file is corrupted") from None
+    missing = [name for name, _ in shards if not (Path(directory) / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{path}: names buffer shard {missing[0]!r}, which is missing from {directory}")
+    return dict(state, shards=shards)
 
 
 def _weights_digest(module: torch.nn.Module) -> str:

@@ -19,8 +19,10 @@ def main(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..episodes.stats import dataset_stats, format_stats
-    from ..io_utils import atomic_write_text
+    from ..io_utils import atomic_write_text, check_output_file
 
+    if args.json_out and args.json_out != "-":
+        check_output_file(args.json_out, "--json")
     path = Path(args.path)
     if not path.exists() and not path.is_absolute():
         # allow a bare dataset name or a path relative to the data root

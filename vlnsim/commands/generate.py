@@ -20,10 +20,20 @@ def register(subparsers) -> None:
     p.add_argument("--exact-expert", action="store_true",
                    help="re-plan the expert's path every step for the _gt actions (slow; default follows the reference path)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--setting", choices=("continuous", "discrete"), default="continuous",
+                   help="continuous VLN-CE episodes (default) or discrete R2R: navigation graphs in "
+                        "data/connectivity/ and data/datasets/<name>/R2R_<split>.json")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    from ..episodes.generate import check_path_component
+
+    check_path_component("--name", args.name)  # both settings: nothing is written outside the data root
+    check_path_component("--version", args.version)
+    if getattr(args, "setting", "continuous") == "discrete":
+        from ..discrete.command import generate_main
+        return generate_main(args)
     from ..episodes.generate import generate_dataset
 
     stats = generate_dataset(args.data_root, args.name, num_houses=args.houses,

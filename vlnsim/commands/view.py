@@ -141,7 +141,9 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError(f"--hfov={args.hfov}; expected degrees in the open interval (0, 180)")
     if not args.meters_per_pixel > 0:
         raise ConfigError(f"--meters-per-pixel={args.meters_per_pixel}; expected a positive number")
-    out_dir = Path(args.out)
+    from ..io_utils import check_output_dir
+
+    out_dir = check_output_dir(args.out, "--out")
     if args.house is not None:
         try:
             from ..scene.house import generate_house

@@ -11,11 +11,18 @@ vocabulary and a sub-word ``tokenizer.json``.
 Splits (as R2R): houses are divided into train / val_unseen / test groups (disjoint);
 val_seen holds new paths in train houses. Every random choice of house ``i`` is drawn
 from ``default_rng([seed, house_seed])`` so results do not depend on ``workers``.
+
+Houses are named by their seed (``house_<seed * 10000 + i>``) and shared by datasets
+in the same data root: an existing house file with the same content is reused, one
+with different content (other ``--rooms``, another generator version) is never
+overwritten (``SceneFileError``). ``name`` and ``version`` must be plain directory
+names, so nothing is written outside ``<data_root>``.
 """
 from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -218,7 +225,7 @@ def generate_house_paths(job: HouseJob) -> Tuple[List[PathRecord], Dict[str, Any
     """Build, save and annotate one house (runs in a worker process when ``workers > 1``)."""
     from .. import geometry
     from ..scene.house import generate_house
-    from ..scene.io import load_scene
+    from ..scene.io import load_scene, save_scene
     from ..simulator import Simulator
     from .speaker import Speaker
 
@@ -227,7 +234,8 @@ def generate_house_paths(job: HouseJob) -> Tuple[List[PathRecord], Dict[str, Any
     built = generate_house(job.house_seed, num_rooms=cfg.num_rooms)
     scene_id = scene_id_of(job.house_seed)
     scene_path = Path(job.data_root) / "scene_datasets" / scene_id
-    built.save(str(scene_path))
+    # never replace another dataset's house of the same name with a different one (SceneFileError)
+    save_scene(built, scene_path, overwrite=False)
     # plan on the scene as environments will load it (GLB round trip), so the stored
     # distances and navigability are exactly what they see
     scene = load_scene(scene_path)
@@ -267,6 +275,16 @@ def generate_house_paths(job: HouseJob) -> Tuple[List[PathRecord], Dict[str, Any
 
 
 # ---------------------------------------------------------------------- dataset
+_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def check_path_component(what: str, value: str) -> None:
+    """Refuse a dataset name or version that is not one plain directory name (``../x``, ``/abs``, ``a/b``)."""
+    if not isinstance(value, str) or not _COMPONENT.match(value) or value in (".", ".."):
+        raise ConfigError(f"{what} {value!r} is not a plain directory name; expected letters, digits, '.', '_' "
+                          "or '-' (no '/' or '..'), so the dataset stays inside <data_root>/datasets/")
+
+
 def generate_dataset(data_root: PathLike = "data", name: str = "procgen_r2r", num_houses: int = 30,
                      episodes_per_house: int = 50, seed: int = 0, workers: int = 1, version: str = "v1",
                      progress: bool = True, **options: Any) -> Dict[str, Any]:
@@ -277,6 +295,8 @@ def generate_dataset(data_root: PathLike = "data", name: str = "procgen_r2r", nu
     ``<data_root>/datasets/<name>/<version>/{split}/{split}.json.gz`` (+ ``_gt``),
     ``tokenizer.json`` and ``generation.json`` there, and the house scenes.
     """
+    for what, value in (("--name", name), ("--version", version)):
+        check_path_component(what, value)
     unknown = set(options) - set(GenerationConfig.__dataclass_fields__)
     if unknown:
         raise ConfigError(f"unknown generation options {sorted(unknown)}; expected fields of GenerationConfig")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import zlib
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Dict, List, Union
 
@@ -35,8 +36,9 @@ def read_json(path: PathLike) -> Any:
         if raw[:2] == b"\x1f\x8b":  # gzip magic: trust content over the extension
             raw = gzip.decompress(raw)
         return json.loads(raw.decode("utf-8"))
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise EpisodeFormatError(f"{path}: cannot decompress/decode: {exc}") from None
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
+        raise EpisodeFormatError(f"{path}: corrupted or truncated file, cannot decompress/decode "
+                                 f"({type(exc).__name__}: {exc}); regenerate or re-download it") from None
     except json.JSONDecodeError as exc:
         raise EpisodeFormatError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 

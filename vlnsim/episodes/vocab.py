@@ -9,7 +9,8 @@ a token.
 
 Sub-word tokenizer: a WordPiece ``tokenizers.Tokenizer`` (BERT-style lower-casing
 normaliser and pre-tokeniser, ``[CLS] ... [SEP]`` template) trained on the train
-split's instructions and saved as ``tokenizer.json`` in the dataset version directory.
+split's instructions and saved as ``tokenizer.json`` in the dataset version directory;
+training is deterministic (the same texts give a byte-identical file).
 """
 from __future__ import annotations
 
@@ -89,17 +90,62 @@ class Vocabulary:
         return cls(list(RESERVED) + words)
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 1000, min_frequency: int = 1):
-    """Train a small WordPiece ``tokenizers.Tokenizer`` on ``texts``."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers, decoders
+def _learn_wordpiece(words: Counter, vocab_size: int, min_frequency: int) -> List[str]:
+    """Sub-word vocabulary by BPE-style merges with deterministic tie-breaking.
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, clean_text=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    As the ``tokenizers`` WordPiece trainer does: start from the characters (word-initial
+    as is, the others with the ``##`` continuation prefix), then repeatedly merge the
+    most frequent adjacent pair (frequency weighted by word count) into a new token. Its
+    Rust trainer breaks ties in hash-map order, which changes between runs; here ties go
+    to the lexicographically smallest pair, so the vocabulary depends on the texts only.
+    """
+    seqs = {w: [c if i == 0 else "##" + c for i, c in enumerate(w)] for w in words}
+    vocab = sorted({t for seq in seqs.values() for t in seq})
+    known = set(vocab) | set(TOKENIZER_SPECIALS)
+    limit = vocab_size - len(TOKENIZER_SPECIALS)
+    while len(vocab) < limit:
+        pairs: Counter = Counter()
+        for w, seq in seqs.items():
+            for a, b in zip(seq, seq[1:]):
+                pairs[(a, b)] += words[w]
+        if not pairs:
+            break
+        (a, b), count = min(pairs.items(), key=lambda kv: (-kv[1], kv[0]))
+        if count < min_frequency:
+            break
+        merged = a + b[2:] if b.startswith("##") else a + b
+        for w, seq in seqs.items():
+            i, out = 0, []
+            while i < len(seq):
+                if i + 1 < len(seq) and seq[i] == a and seq[i + 1] == b:
+                    out.append(merged)
+                    i += 2
+                else:
+                    out.append(seq[i])
+                    i += 1
+            seqs[w] = out
+        if merged not in known:
+            known.add(merged)
+            vocab.append(merged)
+    return vocab
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 1000, min_frequency: int = 1):
+    """Train a small WordPiece ``tokenizers.Tokenizer`` on ``texts`` (same texts -> byte-identical JSON)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+    normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True, clean_text=True)
+    pre = pre_tokenizers.BertPreTokenizer()
+    words: Counter = Counter()
+    for text in texts:
+        words.update(w for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(text)))
+    pieces = _learn_wordpiece(words, vocab_size, min_frequency)
+    vocab = {t: i for i, t in enumerate(list(TOKENIZER_SPECIALS) + pieces)}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre
     tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                        special_tokens=list(TOKENIZER_SPECIALS), show_progress=False)
-    tok.train_from_iterator(list(texts), trainer=trainer)
+    tok.add_special_tokens(list(TOKENIZER_SPECIALS))
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]

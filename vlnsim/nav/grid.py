@@ -42,6 +42,16 @@ Built grids are cached in a module-level LRU (``GRID_CACHE_SIZE`` entries) keyed
 the same geometry, or a simulator that switches back to an earlier scene, reuse the
 grid (and its cached distance fields) instead of rebuilding. Grids are read-only.
 
+Memory: the grid keeps 13 bytes per cell (float32 height and clearance, int16 island
+ids, three boolean masks). The build casts its vertical and horizontal rays in batches
+of ``CHUNK_CELLS`` so that only the float64 heights and the distance transform scale
+with the grid, about ``BUILD_BYTES_PER_CELL`` at the peak (``bench/navgrid.py``
+measures it). Before allocating anything, ``build_navgrid`` compares that estimate with
+the budget (``max_bytes``, else ``$VLNSIM_NAV_MEMORY_GB`` GiB, else 4 GiB) and raises
+``ResourceLimitError`` naming the scene size, the cell size, the memory needed and a
+cell size that would fit. ``PathFinder``'s graph and distance fields are built on
+demand, checked against the same budget, and the fields are cached within a byte bound.
+
 Several floors: see ``NavGrid.layers`` — the downward multi-hit already records every
 walkable layer per column; a multi-storey grid would keep one height/free array per
 layer (a 2.5D "span" grid as in Recast) and connect cells of different layers only
@@ -64,11 +74,13 @@ from ..agent import AgentConfig
 from ..errors import ConfigError
 from ..render.raycast import RayCaster
 from ..scene.model import Scene
+from .budget import (BUILD_BYTES_PER_CELL, BUILD_FIXED_BYTES, MEMORY_BUDGET_ENV, check_memory,  # noqa: F401
+                     estimate_build_bytes, grid_shape, memory_budget)
+from .floor import MAX_LAYERS, face_up_cosine, floor_heights, vertical_layers  # noqa: F401
 
 GRID_CACHE_SIZE = 16
-MAX_LAYERS = 32  # surfaces recorded per vertical line; more only in pathological meshes
-_RECAST_EPS = 1e-3  # re-cast this far below a hit so the same surface is not hit again
 _EDGE_RAY_HEIGHTS = 5
+CHUNK_CELLS = 1 << 16  # vertical lines / neighbour pairs ray-cast per batch (bounds the build's buffers)
 
 
 def geometry_hash(scene: Scene) -> str:
@@ -93,13 +105,21 @@ class NavGrid:
         clearance: (nz, nx) float32 distance (m) from the cell centre to the nearest
             blocked cell centre.
         navigable: (nz, nx) bool cells the agent centre may occupy.
-        island: (nz, nx) int32 island id (0 = largest), -1 where not navigable.
+        island: (nz, nx) int16 island id (0 = largest), -1 where not navigable (int32
+            only when there are more than 32766 islands).
         island_areas: (K,) float64 area in m^2 of each island, decreasing.
         occupied: (nz, nx) bool cells whose vertical line crosses any geometry.
         agent: the agent settings the grid was built for.
         bounds: scene bounds (min, max) as two 3-vectors.
         build_seconds: time spent building (for benchmarks).
         key: the cache key.
+        layers: surfaces recorded on the most crowded vertical line.
+        scene_name: name of the scene it was built from (for messages).
+
+    Memory: 13 bytes per cell (height 4, clearance 4, island 2, three masks 1 each);
+    the build peaks near ``BUILD_BYTES_PER_CELL`` (ray casting runs in batches of
+    ``CHUNK_CELLS`` lines). Path-finding data (graph, distance fields, k-d tree) lives
+    in ``cache``, built on demand by ``PathFinder`` and bounded in bytes.
     """
 
     origin: Tuple[float, float]
@@ -116,6 +136,7 @@ class NavGrid:
     build_seconds: float = 0.0
     key: tuple = ()
     layers: int = 0
+    scene_name: str = ""
     cache: dict = field(default_factory=dict, repr=False)  # per-grid caches (distance fields)
 
     @property
@@ -169,141 +190,78 @@ class NavGrid:
         return out
 
 
-def _face_up_cosine(scene: Scene) -> np.ndarray:
-    """Signed n_y of each triangle's unit normal (right-hand winding; 0 if degenerate)."""
-    v = scene.vertices.astype(np.float64)
-    f = scene.faces
-    n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    norm = np.linalg.norm(n, axis=1)
-    out = np.zeros(len(f))
-    ok = norm > 0
-    out[ok] = n[ok, 1] / norm[ok]
-    return out
-
-
-def _vertical_layers(rc: RayCaster, x: np.ndarray, z: np.ndarray, top: float, up_cos: np.ndarray):
-    """All surface heights (L, N) and their signed n_y along downward lines at (x, z), top first."""
-    n = len(x)
-    ys = np.full((MAX_LAYERS, n), np.nan)
-    ny = np.zeros((MAX_LAYERS, n))
-    origin_y = np.full(n, top)
-    active = np.arange(n)
-    down = np.array([0.0, -1.0, 0.0])
-    layers = 0
-    for k in range(MAX_LAYERS):
-        if len(active) == 0:
-            break
-        o = np.stack([x[active], origin_y[active], z[active]], axis=1)
-        hits = rc.intersect(o, np.broadcast_to(down, o.shape))
-        hit = hits.prim >= 0
-        idx = active[hit]
-        yk = origin_y[idx] - hits.t[hit]
-        ys[k, idx] = yk
-        ny[k, idx] = up_cos[hits.prim[hit]]
-        origin_y[idx] = yk - _RECAST_EPS
-        active = idx
-        layers = k + 1
-    return ys[:layers], ny[:layers]
-
-
-def _floor_heights(ys: np.ndarray, ny: np.ndarray, agent: AgentConfig, oriented: bool) -> np.ndarray:
-    """Per column, the lowest walkable surface with ``agent.height`` of air above it (NaN if none).
-
-    ``oriented``: trust the triangle winding. A floor must then face up and be reached
-    from outside any solid: walking down the line, an up-facing surface enters a solid
-    and a down-facing one leaves it, so the bottom of a wall standing on the slab, or a
-    slab top hidden inside a wall, is never taken for floor. Without orientation (meshes
-    with inconsistent winding) any flat surface with headroom counts.
-    """
-    num_layers, n = ys.shape
-    height = np.full(n, np.nan)
-    if num_layers == 0:
-        return height
-    cos_slope = math.cos(math.radians(agent.max_slope)) - 1e-6
-    gap = np.full_like(ys, np.inf)
-    gap[1:] = ys[:-1] - ys[1:]
-    present = np.isfinite(ys)
-    if oriented:
-        up = present & (ny > 1e-6)
-        downf = present & (ny < -1e-6)
-        inside = np.zeros((num_layers, n), dtype=bool)  # state just above layer k
-        state = np.zeros(n, dtype=bool)
-        for k in range(num_layers):
-            inside[k] = state
-            state = np.where(up[k], True, np.where(downf[k], False, state))
-        # the cell's level is the lowest up-facing surface reached from outside any
-        # solid; it is floor only if flat with headroom. Surfaces above an obstructed
-        # level (a table top over the floor, the roof over a low ceiling) are ignored:
-        # one floor per cell.
-        cand = up & ~inside
-        has = cand.any(axis=0)
-        lowest = num_layers - 1 - np.argmax(cand[::-1], axis=0)
-        cols = np.nonzero(has)[0]
-        k = lowest[has]
-        good = (ny[k, cols] >= cos_slope) & (gap[k, cols] >= agent.height)
-        height[cols[good]] = ys[k[good], cols[good]]
-        return height
-    else:
-        ok = present & (np.abs(ny) >= cos_slope) & (gap >= agent.height)
-    has = ok.any(axis=0)
-    lowest = num_layers - 1 - np.argmax(ok[::-1], axis=0)
-    height[has] = ys[lowest[has], np.nonzero(has)[0]]
-    return height
-
-
 def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: float = 0.05,
-                  raycaster: Optional[RayCaster] = None) -> NavGrid:
-    """Build a navigability grid for ``scene`` (no caching; see ``get_navgrid``)."""
+                  raycaster: Optional[RayCaster] = None, max_bytes: Optional[float] = None) -> NavGrid:
+    """Build a navigability grid for ``scene`` (no caching; see ``get_navgrid``).
+
+    Refuses up front (``ResourceLimitError`` naming the scene size, the cell size and
+    the memory needed) when the build would need more than ``memory_budget(max_bytes)``.
+    """
     if not (isinstance(cell_size, (int, float)) and math.isfinite(cell_size) and 0.005 <= cell_size <= 1.0):
         raise ConfigError(f"cell_size={cell_size!r}; expected metres in [0.005, 1.0]")
     t0 = time.perf_counter()
-    rc = raycaster if raycaster is not None else RayCaster(scene)
     lo, hi = scene.bounds
     cs = float(cell_size)
-    nx = max(1, int(math.ceil((hi[0] - lo[0]) / cs - 1e-9)))
-    nz = max(1, int(math.ceil((hi[2] - lo[2]) / cs - 1e-9)))
+    nz, nx = grid_shape((lo, hi), cs)
+    check_memory("navigation grid", scene.name, (float(hi[0] - lo[0]), float(hi[2] - lo[2])), cs,
+                 f"{nx} x {nz} = {nx * nz / 1e6:.1f} M cells", estimate_build_bytes(nx * nz),
+                 memory_budget(max_bytes), BUILD_BYTES_PER_CELL, BUILD_FIXED_BYTES)
+    rc = raycaster if raycaster is not None else RayCaster(scene)
     x0, z0 = float(lo[0]), float(lo[2])
-    cols, rows = np.meshgrid(np.arange(nx), np.arange(nz))
-    xc = (x0 + (cols.ravel() + 0.5) * cs)
-    zc = (z0 + (rows.ravel() + 0.5) * cs)
 
-    # 1. floor: lowest up-facing surface with full headroom (any flat one if winding is unusable)
-    up_cos = _face_up_cosine(scene)
-    ys, ny = _vertical_layers(rc, xc, zc, float(hi[1]) + 0.5, up_cos)
-    num_layers = ys.shape[0]
-    height = _floor_heights(ys, ny, agent, oriented=True)
-    loose = _floor_heights(ys, ny, agent, oriented=False)
+    # 1. floor: lowest up-facing surface with full headroom (any flat one if winding is unusable),
+    # ray-cast in batches of CHUNK_CELLS vertical lines so the per-layer buffers stay bounded
+    up_cos = face_up_cosine(scene)
+    ncell = nz * nx
+    height = np.full(ncell, np.nan)
+    loose = np.full(ncell, np.nan)
+    occupied = np.zeros(ncell, dtype=bool)
+    num_layers = 0
+    for start in range(0, ncell, CHUNK_CELLS):
+        idx = np.arange(start, min(start + CHUNK_CELLS, ncell))
+        xc = x0 + (idx % nx + 0.5) * cs
+        zc = z0 + (idx // nx + 0.5) * cs
+        ys, ny = vertical_layers(rc, xc, zc, float(hi[1]) + 0.5, up_cos)
+        num_layers = max(num_layers, ys.shape[0])
+        height[idx] = floor_heights(ys, ny, agent, oriented=True)
+        loose[idx] = floor_heights(ys, ny, agent, oriented=False)
+        if ys.shape[0]:
+            occupied[idx] = np.isfinite(ys).any(axis=0)
     # inverted or inconsistent winding leaves little up-facing floor: fall back
     if np.isfinite(height).sum() < 0.5 * np.isfinite(loose).sum():
         height = loose
+    del loose
     height = height.reshape(nz, nx)
-    occupied = np.isfinite(ys).any(axis=0).reshape(nz, nx) if num_layers else np.zeros((nz, nx), dtype=bool)
-    walkable = np.isfinite(height)
-    blocked = ~walkable
+    occupied = occupied.reshape(nz, nx)
+    blocked = ~np.isfinite(height)
 
     # 2a. thin geometry between neighbouring free centres: horizontal rays at several heights
     band = np.linspace(agent.max_climb, agent.height, _EDGE_RAY_HEIGHTS + 2)[1:-1]
+    rows_per = max(1, CHUNK_CELLS // (nx * len(band)))
     for dr, dc in ((0, 1), (1, 0)):
-        with np.errstate(invalid="ignore"):
-            a = np.abs(height[: nz - dr, : nx - dc] - height[dr:, dc:]) <= agent.max_climb
-        ia = np.nonzero(a)
-        if len(ia[0]) == 0:
-            continue
-        r0, c0 = ia
-        base = height[r0, c0]
-        ox = x0 + (c0 + 0.5) * cs
-        oz = z0 + (r0 + 0.5) * cs
-        o = np.stack([np.repeat(ox, len(band)), (base[:, None] + band[None, :]).ravel(), np.repeat(oz, len(band))], axis=1)
         step = np.array([dc * cs, 0.0, dr * cs])
-        d = np.broadcast_to(step / cs, o.shape)
-        # cast both ways and block the cell that holds each first hit, so a thin panel
-        # blocks the cell it stands in, not its free neighbour
-        t_fwd = rc.intersect(o, d, cs).t.reshape(-1, len(band))
-        t_bwd = rc.intersect(o + step, -d, cs).t.reshape(-1, len(band))
-        near_a = (t_fwd < cs / 2).any(axis=1) | ((t_bwd >= cs / 2) & np.isfinite(t_bwd)).any(axis=1)
-        near_b = (t_bwd < cs / 2).any(axis=1) | ((t_fwd >= cs / 2) & np.isfinite(t_fwd)).any(axis=1)
-        blocked[r0[near_a], c0[near_a]] = True
-        blocked[r0[near_b] + dr, c0[near_b] + dc] = True
+        for rs in range(0, nz - dr, rows_per):
+            re_ = min(rs + rows_per, nz - dr)
+            with np.errstate(invalid="ignore"):
+                a = np.abs(height[rs:re_, : nx - dc] - height[rs + dr:re_ + dr, dc:]) <= agent.max_climb
+            r0, c0 = np.nonzero(a)
+            if len(r0) == 0:
+                continue
+            r0 = r0 + rs
+            base = height[r0, c0]
+            ox = x0 + (c0 + 0.5) * cs
+            oz = z0 + (r0 + 0.5) * cs
+            o = np.stack([np.repeat(ox, len(band)), (base[:, None] + band[None, :]).ravel(), np.repeat(oz, len(band))],
+                         axis=1)
+            d = np.broadcast_to(step / cs, o.shape)
+            # cast both ways and block the cell that holds each first hit, so a thin panel
+            # blocks the cell it stands in, not its free neighbour
+            t_fwd = rc.intersect(o, d, cs).t.reshape(-1, len(band))
+            t_bwd = rc.intersect(o + step, -d, cs).t.reshape(-1, len(band))
+            near_a = (t_fwd < cs / 2).any(axis=1) | ((t_bwd >= cs / 2) & np.isfinite(t_bwd)).any(axis=1)
+            near_b = (t_bwd < cs / 2).any(axis=1) | ((t_fwd >= cs / 2) & np.isfinite(t_fwd)).any(axis=1)
+            blocked[r0[near_a], c0[near_a]] = True
+            blocked[r0[near_b] + dr, c0[near_b] + dc] = True
 
     # 2b. mesh vertices inside the body band of the cell they fall in (poles, legs)
     v = scene.vertices.astype(np.float64)
@@ -336,17 +294,21 @@ def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: f
             blocked[r_b, c_b] |= hb - ha > agent.max_climb
 
     # 4. erosion (pad so the grid border counts as blocked)
-    padded = np.pad(~blocked, 1, constant_values=False)
-    clearance = (ndimage.distance_transform_edt(padded)[1:-1, 1:-1] * cs).astype(np.float32)
+    edt = ndimage.distance_transform_edt(np.pad(~blocked, 1, constant_values=False))
+    edt *= cs
+    clearance = edt[1:-1, 1:-1].astype(np.float32)
+    del edt
     navigable = clearance >= agent.radius + cs / 2 - 1e-6
 
     # 5. islands, 4-connected, renumbered by decreasing area
     labels, n = ndimage.label(navigable, structure=ndimage.generate_binary_structure(2, 1))
     counts = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     order = np.argsort(-counts, kind="stable")
-    remap = np.full(n + 1, -1, dtype=np.int32)
-    remap[order + 1] = np.arange(n, dtype=np.int32)
+    id_type = np.int16 if n < np.iinfo(np.int16).max else np.int32  # 2 bytes per cell unless islands abound
+    remap = np.full(n + 1, -1, dtype=id_type)
+    remap[order + 1] = np.arange(n, dtype=id_type)
     island = remap[labels]
+    del labels
     areas = counts[order].astype(np.float64) * cs * cs
 
     height = height.astype(np.float32)
@@ -355,7 +317,7 @@ def build_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: f
     return NavGrid(
         origin=(x0, z0), cell_size=cs, height=height, blocked=blocked, clearance=clearance,
         navigable=navigable, island=island, island_areas=areas, occupied=occupied, agent=agent, bounds=(lo, hi),
-        build_seconds=time.perf_counter() - t0, layers=num_layers,
+        build_seconds=time.perf_counter() - t0, layers=num_layers, scene_name=scene.name,
     )
 
 
@@ -364,7 +326,7 @@ _CACHE_LOCK = threading.Lock()
 
 
 def get_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: float = 0.05,
-                raycaster: Optional[RayCaster] = None) -> NavGrid:
+                raycaster: Optional[RayCaster] = None, max_bytes: Optional[float] = None) -> NavGrid:
     """The navigability grid of ``scene``, from the LRU cache when the same geometry was built before."""
     key = (geometry_hash(scene), agent.key(), round(float(cell_size), 9))
     with _CACHE_LOCK:
@@ -372,7 +334,7 @@ def get_navgrid(scene: Scene, agent: AgentConfig = AgentConfig(), cell_size: flo
         if grid is not None:
             _CACHE.move_to_end(key)
             return grid
-    grid = build_navgrid(scene, agent, cell_size, raycaster)
+    grid = build_navgrid(scene, agent, cell_size, raycaster, max_bytes)
     grid.key = key
     with _CACHE_LOCK:
         _CACHE[key] = grid

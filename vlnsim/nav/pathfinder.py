@@ -6,7 +6,9 @@ Shortest paths are found in two stages:
    16-neighbourhood (straight, diagonal and knight moves, each allowed only when the
    cells it crosses are navigable), so the field is within 2.7% of the Euclidean
    free-space distance. Fields are cached per goal cell (LRU of ``FIELD_CACHE_SIZE``
-   per grid, shared by every PathFinder on that grid); one field answers every start.
+   per grid and at most ``FIELD_CACHE_BYTES``, shared by every PathFinder on that grid);
+   one field answers every start. The graph is built on first use, straight into CSR
+   arrays, after a check against the navigation memory budget (``grid.memory_budget``).
 2. The grid path (parent pointers of the field) is pulled taut by line-of-sight string
    pulling on the navigable cells (``smoothing.PathSmoother``), giving an any-angle polyline whose vertices hug the
    corners of the eroded free space. ``geodesic_distance`` is the LENGTH OF THAT
@@ -35,10 +37,14 @@ from scipy.spatial import cKDTree
 
 from ..errors import InvalidPoseError
 from ..geometry import as_position
-from .grid import NavGrid
+from .grid import NavGrid, check_memory, memory_budget
 from .smoothing import PathSmoother
 
 FIELD_CACHE_SIZE = 32
+FIELD_CACHE_BYTES = 256 * 2**20  # distance fields kept per grid, at most (at least one)
+# peak per navigable cell (bench/navgrid.py measures ~220): the (n, 8) targets/weights/mask
+# and the CSR while building; the CSR, its transpose and a field's arrays during a query
+GRAPH_BUILD_BYTES_PER_NODE = 232
 PLAN_CACHE_SIZE = 64  # recent (start, goal) answers per PathFinder
 BOUNDS_MARGIN = 0.5  # metres a query point may lie outside the scene's bounding box
 NAVIGABLE_Y_TOLERANCE = 0.5  # |y - floor| allowed by is_navigable (habitat uses 0.5 too)
@@ -73,9 +79,9 @@ class PathFinder:
         self.grid = grid
         g = grid
         if "nodes" not in g.cache:
-            rows, cols = np.nonzero(g.navigable)
-            node = np.full(g.shape, -1, dtype=np.int64)
-            node[rows, cols] = np.arange(len(rows))
+            rows, cols = (v.astype(np.int32) for v in np.nonzero(g.navigable))
+            node = np.full(g.shape, -1, dtype=np.int32)
+            node[rows, cols] = np.arange(len(rows), dtype=np.int32)
             g.cache["nodes"] = (rows, cols, node)
             g.cache["fields"] = OrderedDict()
         self._rows, self._cols, self._node = g.cache["nodes"]
@@ -195,29 +201,43 @@ class PathFinder:
 
     # ------------------------------------------------------------------ distance fields
     def _graph(self) -> sparse.csr_matrix:
+        """The 16-neighbourhood graph, each undirected edge stored once, built on first use.
+
+        The 8 half-moves of ``_MOVES`` always lead to a later cell in row-major order, so
+        they form the upper triangle; ``csgraph.dijkstra(directed=False)`` walks each
+        edge both ways (same distances as the full graph at half the memory: 96 bytes
+        per navigable cell). Built straight into CSR arrays (float64 weights, sorted
+        int32 indices), refused up front when it would exceed the navigation memory
+        budget (``grid.memory_budget``).
+        """
         gr = self.grid.cache.get("graph")
         if gr is not None:
             return gr
         g = self.grid
         rows, cols, node = self._rows, self._cols, self._node
-        h = g.height.astype(np.float64)
-        src, dst, w = [], [], []
-        for (dr, dc), through in _MOVES:
+        n = len(rows)
+        lo, hi = g.bounds
+        check_memory("navigation graph", g.scene_name, (float(hi[0] - lo[0]), float(hi[2] - lo[2])),
+                     g.cell_size, f"{n / 1e6:.2f} M navigable cells", n * GRAPH_BUILD_BYTES_PER_NODE,
+                     memory_budget(), GRAPH_BUILD_BYTES_PER_NODE)
+        moves = [(dr, dc, through) for (dr, dc), through in _MOVES]
+        target = np.full((n, len(moves)), -1, dtype=np.int32)
+        weight = np.zeros((n, len(moves)), dtype=np.float64)
+        h = g.height
+        for m, (dr, dc, through) in enumerate(moves):
             ok = _shift_ok(g.navigable, dr, dc, rows, cols)
             for tr, tc in through:
                 ok &= _shift_ok(g.navigable, tr, tc, rows, cols)
             a = np.nonzero(ok)[0]
-            b = node[rows[a] + dr, cols[a] + dc]
-            dy = h[rows[a] + dr, cols[a] + dc] - h[rows[a], cols[a]]
-            length = np.sqrt((dr * dr + dc * dc) * g.cell_size**2 + dy * dy)
-            src += [a, b]
-            dst += [b, a]
-            w += [length, length]
-        n = len(rows)
-        if src:
-            gr = sparse.csr_matrix((np.concatenate(w), (np.concatenate(src), np.concatenate(dst))), shape=(n, n))
-        else:
-            gr = sparse.csr_matrix((n, n))
+            target[a, m] = node[rows[a] + dr, cols[a] + dc]
+            dy = h[rows[a] + dr, cols[a] + dc].astype(np.float64) - h[rows[a], cols[a]]
+            weight[a, m] = np.sqrt((dr * dr + dc * dc) * g.cell_size**2 + dy * dy)
+        valid = target >= 0
+        indptr = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(valid.sum(axis=1), out=indptr[1:])
+        gr = sparse.csr_matrix((weight[valid], target[valid], indptr), shape=(n, n))
+        del target, weight, valid
+        gr.sort_indices()  # the canonical layout scipy's COO -> CSR conversion gives
         self.grid.cache["graph"] = gr
         return gr
 
@@ -233,10 +253,14 @@ class PathFinder:
         if hit is not None:
             self._fields.move_to_end(goal)
             return hit
-        dist, pred = csgraph.dijkstra(self._graph(), directed=True, indices=goal, return_predecessors=True)
+        dist, pred = csgraph.dijkstra(self._graph(), directed=False, indices=goal, return_predecessors=True)
         entry = (dist.astype(np.float32), pred.astype(np.int32))
+        del dist, pred
         self._fields[goal] = entry
-        while len(self._fields) > FIELD_CACHE_SIZE:
+        # bounded by count and by bytes (8 per navigable cell each): a huge floor keeps fewer
+        per_field = max(1, 8 * len(self._rows))
+        keep = max(1, min(FIELD_CACHE_SIZE, FIELD_CACHE_BYTES // per_field))
+        while len(self._fields) > keep:
             self._fields.popitem(last=False)
         return entry
 

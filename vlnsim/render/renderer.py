@@ -1,7 +1,7 @@
 """The renderer: one ray per pixel, shared by all sensors of one camera, then shading.
 
 ``Renderer(scene, backend="embree").render(sensors, position, rotation)`` returns the
-observation dict of DESIGN.md: ``rgb`` (H, W, 3) uint8, ``depth`` (H, W, 1) float32
+observation dict of docs/ARCHITECTURE.md: ``rgb`` (H, W, 3) uint8, ``depth`` (H, W, 1) float32
 z-depth in metres (0 = no hit), ``semantic`` (H, W) int32 object ids (-1 = none).
 The pose is the AGENT's; each sensor is mounted at its offset and orientation.
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError, SceneFileError, SceneNotFoundError
 from ..io_utils import atomic_write_bytes, atomic_write_text
+from .filecheck import check_scene_file
 from .model import Material, Room, Scene, SceneObject
 
 SUPPORTED_EXTENSIONS = (".glb", ".gltf", ".obj", ".ply")
@@ -99,10 +100,12 @@ def _material_of(visual: Any, fallback_name: str) -> Tuple[str, Tuple[float, flo
 def _read_trimesh(path: Path):
     import trimesh
 
+    notes = check_scene_file(path)  # the real cause of a damaged file, before trimesh's own exception
     try:
         return trimesh.load(str(path), force="scene", process=False)
     except Exception as exc:  # trimesh raises many types for corrupt files
-        raise SceneFileError(f"cannot read scene file {path}: {type(exc).__name__}: {exc}") from exc
+        why = f" (the file {'; '.join(notes)})" if notes else ""
+        raise SceneFileError(f"cannot read scene file {path}: {type(exc).__name__}: {exc}{why}") from exc
 
 
 def _read_sidecar(path: Path) -> Optional[Dict[str, Any]]:
@@ -342,11 +345,26 @@ def scene_to_glb_bytes(scene: Scene) -> bytes:
     return tscene.export(file_type="glb")
 
 
-def save_scene(scene: Scene, path: PathLike) -> None:
-    """Write ``scene`` as GLB to ``path`` plus ``<stem>.semantic.json`` beside it (atomically)."""
+def save_scene(scene: Scene, path: PathLike, overwrite: bool = True) -> None:
+    """Write ``scene`` as GLB to ``path`` plus ``<stem>.semantic.json`` beside it (atomically).
+
+    ``overwrite=False``: an existing file with the same content is left as it is, and
+    one with different content (another dataset's house of the same name) is never
+    replaced: ``SceneFileError`` naming the file.
+    """
     path = Path(path)
     if path.suffix.lower() != ".glb":
         raise SceneFileError(f"cannot save scene to {path}: unsupported extension {path.suffix!r}; expected '.glb'")
     data = scene_to_glb_bytes(scene)
+    side = json.dumps(_sidecar_dict(scene), indent=1)
+    if not overwrite and (path.exists() or sidecar_path(path).exists()):
+        try:
+            same = path.read_bytes() == data and sidecar_path(path).read_text(encoding="utf-8") == side
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if same:
+            return
+        raise SceneFileError(f"refusing to overwrite {path}: it holds a different scene of the same name "
+                             "(from another dataset or other generation options); use another --data-root or --seed")
     atomic_write_bytes(path, data)
-    atomic_write_text(sidecar_path(path), json.dumps(_sidecar_dict(scene), indent=1))
+    atomic_write_text(sidecar_path(path), side)

@@ -1,8 +1,9 @@
 """``vlnsim demo``: the main job, end to end, on the built-in procedural dataset.
 
 Generates a small procedural VLN-CE dataset, trains the CPU demo agent (CMA, tiny CLIP,
-DAgger), evaluates it against the baselines on val_unseen, renders a few rollout videos
-and prints a table. Everything goes under ``--out`` (default ``runs/demo/``); a second
+DAgger), evaluates it against the baselines on val_unseen, renders a few rollout videos,
+prints a table and writes an HTML report (``<out>/report/index.html``, see
+``vlnsim report``). Everything goes under ``--out`` (default ``runs/demo/``); a second
 run reuses the dataset and the checkpoint unless ``--fresh`` is given.
 
 Each stage goes through the same public CLI commands a user would run
@@ -19,19 +20,14 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-from ..io_utils import atomic_write_text
+from vlnsim.io_utils import atomic_write_text
 
-BASELINES = ("random", "forward-only", "expert")
 TABLE_KEYS = ("sr", "spl", "ndtw", "osr", "ne", "tl")
-
-
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
 
 
 def _run(argv: List[str]) -> None:
     """Run one vlnsim sub-command in-process; raise if it fails."""
-    from ..cli import main as cli_main
+    from vlnsim.cli import main as cli_main
 
     print(f"\n$ vlnsim {' '.join(argv)}", flush=True)
     rc = cli_main(argv)
@@ -67,7 +63,9 @@ def main(args: argparse.Namespace) -> int:
         shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(data_root / "datasets" / args.dataset, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    config = Path(args.config) if args.config else _repo_root() / "configs" / "il_cma_demo_cpu.yaml"
+    from vlnsim.builtin_configs import resolve_config
+
+    config = resolve_config(args.config or "il_cma_demo_cpu")  # a path or a built-in name (shipped in the wheel)
 
     # 1. dataset --------------------------------------------------------------
     t = _stage("1/5 dataset")
@@ -93,7 +91,9 @@ def main(args: argparse.Namespace) -> int:
     if args.ablations:
         agents["cma (no instruction)"] = ["--ckpt", str(run_dir), "--ablate", "instruction"]
         agents["cma (no vision)"] = ["--ckpt", str(run_dir), "--ablate", "vision"]
-    for b in BASELINES:
+    from envs.baselines import BASELINES
+
+    for b in BASELINES.names():
         agents[b] = ["--agent", b]
     summary: Dict[str, Dict[str, float]] = {}
     for name, who in agents.items():
@@ -112,10 +112,13 @@ def main(args: argparse.Namespace) -> int:
     if args.rollouts > 0:
         # The CMA agent sees at its training resolution (the demo config's 64x64).
         cma = ["--ckpt", str(run_dir), "--width", str(args.agent_resolution), "--height", str(args.agent_resolution)]
+        # render evaluated episodes, so the report shows each video on its episode's page
+        ids = [json.loads(l)["episode_id"] for l in (out / "eval" / "cma" / "episodes.jsonl").read_text().splitlines()]
+        pick = ["--set", f"episode_ids=[{','.join(ids[: args.rollouts])}]"] if ids else []
         for name, who in (("cma", cma), ("expert", ["--agent", "expert"])):
             vdir = out / "videos" / name
             _run(["render-rollout", *who, "--split", args.split, "--episodes", str(args.rollouts),
-                  "--out", str(vdir), "--data-root", str(data_root), "--dataset", args.dataset])
+                  "--out", str(vdir), "--data-root", str(data_root), "--dataset", args.dataset, *pick])
             video_dirs[name] = vdir
     print(f"[{time.perf_counter() - t:.0f} s]")
 
@@ -129,6 +132,11 @@ def main(args: argparse.Namespace) -> int:
     for name, vdir in video_dirs.items():
         vids = sorted(vdir.glob("*.mp4"))
         print(f"videos ({name}): {vdir} ({len(vids)} MP4)")
+    from agents.report import build_report
+
+    report = build_report([out / "eval", run_dir, out / "videos"], out / "report", data_root=data_root,
+                          dataset=args.dataset, split=args.split, title="vlnsim demo report")
+    print(f"HTML report:  {report}  (open it in a browser; static files, no server)")
     print(f"\nvlnsim demo finished in {time.perf_counter() - t_start:.0f} s")
     return 0
 
@@ -143,7 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", default="data", help="data root (default data/)")
     p.add_argument("--dataset", default="procgen_r2r", help="dataset name (default procgen_r2r)")
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    p.add_argument("--config", default=None, help="training YAML (default configs/il_cma_demo_cpu.yaml)")
+    p.add_argument("--config", default=None, help="training config: a YAML path or a built-in name (default il_cma_demo_cpu; `vlnsim configs` lists them)")
     p.add_argument("--houses", type=int, default=30, help="houses in the generated dataset (default 30)")
     p.add_argument("--episodes-per-house", type=int, default=50, help="episodes per house (default 50)")
     p.add_argument("--split", default="val_unseen", help="evaluation split (default val_unseen)")

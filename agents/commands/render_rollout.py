@@ -3,8 +3,10 @@
 Each frame is the env's composite (RGB, depth, top-down map with reference path, agent
 path and goal, the instruction with the attended words highlighted when the policy
 exposes attention, the action and running metrics); the video ends on a card with the
-episode's metrics. ``--agent`` runs a built-in baseline (``envs.baselines``);
-``--ckpt`` loads a trained policy through ``agents.evaluation.load_policy_for_rollout``.
+episode's metrics. ``--agent`` (a baseline of ``envs.baselines.BASELINES``) and
+``--ckpt`` (a trained policy) come from the one agent factory
+(``agents.evaluation.make_agent``); episodes run through the shared rollout loop
+(``agents.rollout.run_episode``) with a frame written after every step.
 """
 from __future__ import annotations
 
@@ -14,79 +16,72 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List
 
-from ..errors import ConfigError
-
-AGENTS = ("random", "forward-only", "expert")
+from vlnsim.errors import ConfigError
+from vlnsim.registry import LazyChoices
 
 
 def _safe(name: Any) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
 
 
-def load_agent(args: argparse.Namespace, env) -> Any:
-    """The baseline named by ``--agent`` or the policy in ``--ckpt``."""
-    if args.ckpt is None:
-        from envs.baselines import make_baseline
-
-        return make_baseline(args.agent, env, seed=args.seed)
-    ckpt = Path(args.ckpt)
-    if not ckpt.exists():
-        raise ConfigError(f"--ckpt {str(ckpt)!r} does not exist; expected a checkpoint written by `vlnsim train`")
-    try:
-        from agents.evaluation import load_policy_for_rollout
-    except ImportError as exc:
-        raise ConfigError(
-            f"--ckpt needs agents.evaluation.load_policy_for_rollout, which is not available ({exc}); "
-            "use --agent random|forward-only|expert, or install the agents package"
-        ) from None
-    return load_policy_for_rollout(str(ckpt), env, args.device)
-
-
 def rollout_episode(env, agent, obs: Dict[str, Any], path: Path, gif: bool = False, fps: float = 4.0) -> Dict[str, Any]:
     """Run the episode ``env`` was just reset to (``obs``) with ``agent``, writing its video to ``path``."""
     from vlnsim.viz.video import VideoWriter
 
+    from agents.rollout import run_episode
+
     base = env.unwrapped
-    agent.reset()
     ep = base.current_episode
     text = ep.instruction.instruction_text if ep.instruction is not None else ""
     with VideoWriter(path, fps=fps, gif_path=path.with_suffix(".gif") if gif else None) as writer:
         writer.append(base.render_frame())
-        done, info, steps = False, {}, 0
-        while not done:
-            action, weights = agent.act(obs)
-            obs, _, terminated, truncated, info = env.step(int(action))
-            steps += 1
-            writer.append(base.render_frame(highlight=weights))
-            done = terminated or truncated
+        actions, info = run_episode(env, agent, obs, on_step=lambda a, weights, i: writer.append(base.render_frame(highlight=weights)))
         writer.append_metrics(info["metrics"], title=f"Episode {ep.episode_id}: metrics", subtitle=text)
+    steps = len(actions)
     return {"episode_id": ep.episode_id, "scene_id": ep.scene_id, "steps": steps, "metrics": info["metrics"],
             "video": str(path), "gif": str(path.with_suffix(".gif")) if gif else None}
 
 
 def main(args: argparse.Namespace) -> int:
+    if getattr(args, "setting", "continuous") == "discrete":  # R2R graphs: agents.discrete.render
+        from agents.discrete.render import render_main
+
+        return render_main(args)
+    import math
+
     import envs
-    from vlnsim.io_utils import atomic_write_text
+    from agents.evaluation import make_agent
+    from vlnsim.io_utils import atomic_write_text, check_output_dir
 
     if args.episodes < 1:
         raise ConfigError(f"--episodes {args.episodes}; expected at least 1")
+    if not (math.isfinite(args.fps) and args.fps > 0):
+        raise ConfigError(f"--fps {args.fps:g}; expected a positive frame rate (e.g. 4)")
+    if args.ckpt is not None and not Path(args.ckpt).exists():
+        raise ConfigError(f"--ckpt {args.ckpt!r} does not exist; expected a checkpoint written by `vlnsim train`")
+    check_output_dir(args.out, "--out")
     overrides = dict(data_root=args.data_root, split=args.split)
     for key in ("dataset", "width", "height"):
         if getattr(args, key) is not None:  # unset flags leave the YAML (or default) value
             overrides[key] = getattr(args, key)
+    if args.ckpt is not None and args.config is None:  # the task (VLN, PointNav) comes from the checkpoint
+        from agents.trainers.checkpoint import load_checkpoint
+
+        trained_on = load_checkpoint(args.ckpt)[2].get("env") or {}
+        for key in ("task", "dataset", "max_depth", "max_episode_steps"):
+            if key in trained_on:
+                overrides.setdefault(key, trained_on[key])
     cfg = envs.load_config(args.config, overrides=args.set, **overrides)
     env = envs.make_env(cfg, render_mode="rgb_array")
     out = Path(args.out)
     agent_name = "ckpt_" + _safe(Path(args.ckpt).stem) if args.ckpt else args.agent
     records: List[Dict[str, Any]] = []
     try:
-        agent = load_agent(args, env)
+        agent = make_agent(args.agent, args.ckpt, env, args.device, seed=args.seed)
         n = min(args.episodes, len(env.unwrapped.episodes))
-        try:
-            from tqdm import tqdm
-        except ImportError:  # progress bars are a nicety
-            tqdm = None
-        it = range(n) if tqdm is None else tqdm(range(n), desc=f"render-rollout {agent_name}", unit="ep")
+        from tqdm import tqdm
+
+        it = tqdm(range(n), desc=f"render-rollout {agent_name}", unit="ep")
         for i in it:
             obs, _ = env.reset(seed=args.seed if i == 0 else None)
             ep_id = env.unwrapped.current_episode.episode_id
@@ -108,8 +103,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run an agent on a split and write one composite video per episode.",
     )
     who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--agent", choices=AGENTS, help="a built-in baseline agent")
-    who.add_argument("--ckpt", help="a trained policy checkpoint (agents.evaluation.load_policy_for_rollout)")
+    who.add_argument("--agent", choices=LazyChoices("envs.baselines:BASELINES"), metavar="NAME", help="a built-in baseline agent (%(choices)s)")
+    who.add_argument("--ckpt", help="a trained policy: checkpoint dir, its model.safetensors, or a run dir")
     p.add_argument("--split", default="val_unseen", help="dataset split (default val_unseen)")
     p.add_argument("--episodes", type=int, default=3, help="number of episodes to render (default 3)")
     p.add_argument("--out", default="runs/rollouts", help="output directory for videos (default runs/rollouts)")
@@ -123,4 +118,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=4.0, help="video frame rate (default 4)")
     p.add_argument("--seed", type=int, default=0, help="env and random-agent seed (default 0)")
     p.add_argument("--device", default="cpu", help="torch device for --ckpt policies (default cpu)")
+    p.add_argument("--setting", choices=("continuous", "discrete"), default="continuous",
+                   help="continuous (VLN-CE, default) or discrete (R2R graphs: --agent expert|random or an r2r_dagger --ckpt)")
+    p.add_argument("--features", default=None, help="discrete: HDF5 panorama features (needed with --ckpt)")
     p.set_defaults(func=main)

@@ -1,0 +1,130 @@
+"""Encoder features for the heads, computed once when the towers are frozen.
+
+Fine-tuning on a CPU is only affordable with the vision and text towers frozen: their
+outputs are computed once per image / per distinct text and the heads, the ITC
+projections and the fusion encoder train on the cached states. ``TowerCache`` holds those
+states; ``image_outputs`` / ``text_outputs`` rebuild ``ImageOutput`` / ``TextOutput``
+batches from them through the model's own projection layers (so gradients reach the
+projections and the fusion encoder). With ``frozen=False`` the towers run on every batch.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.vlp import ImageOutput, TextOutput, VLPModel
+
+
+def load_images(paths: Sequence[Union[str, Path]], size: Optional[int] = None) -> torch.Tensor:
+    """Read image files as a uint8 (N, H, W, 3) tensor (resized to ``size`` when given)."""
+    from PIL import Image
+
+    arrays = []
+    for p in paths:
+        with Image.open(p) as im:
+            im = im.convert("RGB")
+            if size is not None and im.size != (size, size):
+                im = im.resize((size, size), Image.BILINEAR)
+            arrays.append(np.asarray(im, dtype=np.uint8))
+    if not arrays:
+        return torch.zeros((0, size or 1, size or 1, 3), dtype=torch.uint8)
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(f"images have different sizes {sorted(shapes)[:3]}; pass size= to resize them")
+    return torch.from_numpy(np.stack(arrays))
+
+
+def image_output(model: VLPModel, tokens: torch.Tensor, pooled: torch.Tensor) -> ImageOutput:
+    """ImageOutput from cached vision-tower states (ITC embedding through the model's projection)."""
+    builder = getattr(model, "image_output", None)
+    if builder is not None:
+        return builder(tokens, pooled)
+    embeds = F.normalize(model.image_proj(pooled).float(), dim=-1)
+    return ImageOutput(embeds=embeds, pooled=pooled, tokens=tokens)
+
+
+class TowerCache:
+    """Frozen-tower states of a set of images and texts, computed in batches without grad.
+
+    Args:
+        model: the encoder stack.
+        images: uint8 (N, H, W, 3) images (index = image index).
+        texts: texts (index = text index); repeated strings are encoded once.
+        batch_size: tower batch size.
+    """
+
+    def __init__(self, model: VLPModel, images: torch.Tensor, texts: Sequence[str], batch_size: int = 64,
+                 progress: bool = False):
+        self.model = model
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        pooled, tokens = [], []
+        with torch.no_grad():
+            for s in _batches(len(images), batch_size, progress, "images"):
+                out = model.encode_image(images[s].to(device))
+                pooled.append(out.pooled.cpu())
+                tokens.append(out.tokens.cpu())
+            self.image_pooled = torch.cat(pooled) if pooled else torch.zeros(0)
+            self.image_tokens = torch.cat(tokens) if tokens else torch.zeros(0)
+            unique: Dict[str, int] = {}
+            self.text_index = np.array([unique.setdefault(t, len(unique)) for t in texts], dtype=np.int64)
+            self.unique_texts: List[str] = list(unique)
+            self.text_states: List[torch.Tensor] = []
+            for s in _batches(len(self.unique_texts), batch_size, progress, "texts"):
+                batch = model.tokenize(self.unique_texts[s], device=device)
+                states = model.text_states(batch["input_ids"], batch["attention_mask"]).cpu()
+                for row, n in zip(states, batch["attention_mask"].sum(1).tolist()):
+                    self.text_states.append(row[:n].clone())
+        model.train(was_training)
+
+    def images(self, idx: Sequence[int], device=None) -> ImageOutput:
+        """ImageOutput of images ``idx`` (projections applied now, with grad)."""
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        return image_output(self.model, self.image_tokens[idx].to(device), self.image_pooled[idx].to(device))
+
+    def texts(self, idx: Sequence[int], device=None) -> TextOutput:
+        """TextOutput of texts ``idx`` (padded to the longest; projections applied now)."""
+        rows = [self.text_states[int(self.text_index[i])] for i in idx]
+        L = max(r.shape[0] for r in rows)
+        tokens = torch.zeros(len(rows), L, rows[0].shape[1])
+        mask = torch.zeros(len(rows), L, dtype=torch.long)
+        for k, r in enumerate(rows):
+            tokens[k, : r.shape[0]] = r
+            mask[k, : r.shape[0]] = 1
+        return self.model.text_output(tokens.to(device), mask.to(device))
+
+
+class LiveFeatures:
+    """The same interface as ``TowerCache`` but running the towers on every call (trainable towers)."""
+
+    def __init__(self, model: VLPModel, images: torch.Tensor, texts: Sequence[str]):
+        self.model = model
+        self._images = images
+        self._texts = list(texts)
+
+    def images(self, idx: Sequence[int], device=None) -> ImageOutput:
+        return self.model.encode_image(self._images[torch.as_tensor(idx, dtype=torch.long)].to(device))
+
+    def texts(self, idx: Sequence[int], device=None) -> TextOutput:
+        return self.model.encode_text(self.model.tokenize([self._texts[i] for i in idx], device=device))
+
+
+def freeze_towers(model: VLPModel) -> None:
+    """Stop gradients into the vision and text towers (the rest stays trainable)."""
+    model.vision.requires_grad_(False)
+    model.text.requires_grad_(False)
+
+
+def _batches(n: int, size: int, progress: bool, what: str):
+    starts = range(0, n, size)
+    if progress:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc=f"encoding {what}", unit="batch", leave=False)
+    for s in starts:
+        yield slice(s, min(n, s + size))

@@ -1,0 +1,129 @@
+"""VQA head: answer classification over the most frequent training answers (UNITER/LXMERT style).
+
+The fused [CLS] state of (question, image) goes through ``Linear(D, 2D) → GELU →
+LayerNorm → Linear(2D, N)``; targets are VQA v2 soft scores, an answer given by ``c`` of
+the humans scoring ``min(1, c/3)``, trained with binary cross-entropy (summed over the N
+answers, averaged over the batch, as UNITER does). Answers are normalised with the
+official VQA normalisation before counting, so "Two" and "2" are one class.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vlnsim.errors import ConfigError
+
+from ..metrics.vqa import normalize_answer, soft_score
+
+
+class AnswerVocab:
+    """The N most frequent (normalised) answers of a training set, and soft targets over them."""
+
+    def __init__(self, answers: Sequence[str]):
+        if not answers:
+            raise ConfigError("AnswerVocab: empty answer list; expected at least one training answer")
+        if len(set(answers)) != len(answers):
+            raise ConfigError("AnswerVocab: repeated answers; expected distinct strings")
+        self.answers: List[str] = list(answers)
+        self.index: Dict[str, int] = {a: i for i, a in enumerate(self.answers)}
+
+    def __len__(self) -> int:
+        return len(self.answers)
+
+    @classmethod
+    def from_annotations(cls, annotations: Iterable[Mapping], top_n: int = 3129) -> "AnswerVocab":
+        """Count every human answer (normalised) and keep the ``top_n`` most frequent (ties by name)."""
+        counts: Counter = Counter()
+        for ann in annotations:
+            for a in ann["answers"]:
+                counts[normalize_answer(a["answer"])] += 1
+        counts.pop("", None)
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: int(top_n)]
+        return cls([a for a, _ in ranked])
+
+    def targets(self, human_answers: Sequence[str]) -> torch.Tensor:
+        """(N,) soft target: min(1, count/3) for every candidate answer the humans gave."""
+        t = torch.zeros(len(self.answers))
+        for ans, c in Counter(normalize_answer(a) for a in human_answers).items():
+            if ans in self.index:
+                t[self.index[ans]] = soft_score(c)
+        return t
+
+    def save(self, path: Union[str, Path]) -> None:
+        from vlnsim.io_utils import atomic_write_text
+
+        atomic_write_text(Path(path), json.dumps({"answers": self.answers}, indent=0))
+
+    @classmethod
+    def load(cls, path: Union[str, Path]) -> "AnswerVocab":
+        with open(path, "r", encoding="utf-8") as fh:
+            return cls(json.load(fh)["answers"])
+
+
+@dataclass
+class VQAHeadConfig:
+    """VQA classifier settings."""
+
+    num_answers: int = 3129
+    """Candidate answers kept from the training set (VQA v2 papers use 3,129)."""
+    hidden_mult: int = 2
+    """Width of the hidden layer as a multiple of the fused width (UNITER: 2)."""
+    dropout: float = 0.1
+    """Dropout before the output layer."""
+
+    def validate(self) -> None:
+        if self.num_answers < 1:
+            raise ConfigError(f"vqa.num_answers={self.num_answers}; expected >= 1")
+        if self.hidden_mult < 1:
+            raise ConfigError(f"vqa.hidden_mult={self.hidden_mult}; expected >= 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"vqa.dropout={self.dropout}; expected a value in [0, 1)")
+
+
+class VQAHead(nn.Module):
+    """Answer classifier over the fused [CLS] state."""
+
+    def __init__(self, fused_width: int, num_answers: int, hidden_mult: int = 2, dropout: float = 0.1):
+        super().__init__()
+        hidden = fused_width * hidden_mult
+        self.classifier = nn.Sequential(
+            nn.Linear(fused_width, hidden), nn.GELU(), nn.LayerNorm(hidden), nn.Dropout(dropout),
+            nn.Linear(hidden, num_answers),
+        )
+        self.num_answers = num_answers
+
+    def forward(self, fused_cls: torch.Tensor) -> torch.Tensor:
+        """(B, D) fused [CLS] -> (B, N) answer logits."""
+        return self.classifier(fused_cls)
+
+    @staticmethod
+    def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Soft-target BCE, summed over answers and averaged over the batch."""
+        return F.binary_cross_entropy_with_logits(logits, targets, reduction="mean") * targets.shape[1]
+
+
+def predict_answers(logits: torch.Tensor, vocab: AnswerVocab) -> List[str]:
+    """Highest-scoring candidate answer per row."""
+    return [vocab.answers[i] for i in logits.argmax(dim=-1).tolist()]
+
+
+def majority_baseline(train_annotations: Iterable[Mapping], family_key: Optional[str] = None) -> Dict[str, str]:
+    """Most frequent training answer overall (key ``""``) and per family: the majority-answer baseline."""
+    overall: Counter = Counter()
+    per: Dict[str, Counter] = {}
+    for ann in train_annotations:
+        ans = normalize_answer(ann.get("multiple_choice_answer") or Counter(a["answer"] for a in ann["answers"]).most_common(1)[0][0])
+        overall[ans] += 1
+        if family_key and family_key in ann:
+            per.setdefault(str(ann[family_key]), Counter())[ans] += 1
+    out = {"": min(overall.items(), key=lambda kv: (-kv[1], kv[0]))[0]} if overall else {}
+    for fam, c in per.items():
+        out[fam] = min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    return out
