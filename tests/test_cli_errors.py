@@ -145,3 +145,31 @@ def test_unknown_baseline_agent_lists_the_registry(capsys):
         cli_main(["eval", "--agent", "nobody", "--out", "x"])
     assert exc.value.code == 2
     assert "invalid choice: 'nobody'" in capsys.readouterr().err
+
+
+# ----- eval -----------------------------------------------------------------------------------------
+def test_eval_refuses_negative_threads(tmp_path, capsys):
+    _error(capsys, ["eval", "--agent", "random", "--threads", "-3", "--out", str(tmp_path / "e")],
+           "--threads -3", "positive")
+
+
+def test_eval_refuses_a_checkpoint_without_a_navigation_env(tmp_path, capsys):
+    """A valid checkpoint of a non-navigation run (pretraining, fine-tuning) records no env."""
+    import torch
+
+    from agents.trainers.checkpoint import save_checkpoint
+
+    save_checkpoint(tmp_path / "run" / "checkpoints", 0, torch.nn.Linear(2, 2), None, {"kind": "pretrain"})
+    _error(capsys, ["eval", "--ckpt", str(tmp_path / "run"), "--out", str(tmp_path / "e")],
+           str(tmp_path / "run"), "records no navigation environment")
+    assert not (tmp_path / "e" / "metrics.json").exists()
+
+
+def test_dagger_trainer_refuses_a_discrete_policy(tmp_path, capsys, tiny_overrides):
+    cfg = tmp_path / "mixed.yaml"
+    cfg.write_text("policy:\n  type: r2r_seq2seq\n")
+    env = [kv for kv in tiny_overrides if kv.startswith("env.")]
+    _error(capsys, ["train", "--config", str(cfg), "--run-dir", str(tmp_path / "run"), "--no-progress",
+                    *[a for kv in env for a in ("--set", kv)]],
+           "policy.type='r2r_seq2seq'", "discrete", "cma")
+    assert not (tmp_path / "run").exists()

@@ -147,15 +147,11 @@ def test_bad_cell_size():
 
 
 def _stage_scene():
-    path = next((p for p in STAGE if p.exists()), None)
-    if path is None:
-        pytest.skip("stage_floor1.glb test asset not found")
-    try:
-        from vlnsim.scene.io import load_scene
+    from vlnsim.scene.io import load_scene
 
-        return load_scene(path)
-    except ImportError:
-        pytest.skip("vlnsim.scene.io not available")
+    path = next((p for p in STAGE if p.exists()), None)
+    assert path is not None, f"stage_floor1.glb is vendored in tests/data; looked in {STAGE}"
+    return load_scene(path)
 
 
 def _surface_heights_below(vertices, faces, xz):

@@ -6,7 +6,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from test_ppo import experiment, make_one_metre_dataset
+from ppo_fixtures import experiment, make_one_metre_dataset
 
 
 def _worker(rank, world, init_file, root, run_dir, result_file):

@@ -14,7 +14,7 @@ from agents.policies import build_policy
 from agents.trainers.checkpoint import load_checkpoint, save_checkpoint
 from agents.trainers.ppo import PPOTrainer, PPOTrainerConfig
 
-from test_ppo import ONE_METRE, make_one_metre_dataset
+from ppo_fixtures import ONE_METRE, make_one_metre_dataset
 
 
 def _il_checkpoint(root, run):

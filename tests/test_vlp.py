@@ -11,18 +11,10 @@ from agents.vlp import VLPConfig, VLPModel
 from agents.vlp import objectives as obj
 from agents.vlp.outputs import TextOutput
 from agents.vlp.retrieval import retrieval_metrics
+from vlp_fixtures import tiny_config
 
 TEXTS = ["a red chair on the left", "a blue bed in a bedroom", "a white sofa in the middle", "two brown chairs",
          "a green plant on the right", "a black tv far away", "a yellow lamp close to the camera", "an orange rug"]
-
-
-def tiny_config(**kw) -> VLPConfig:
-    base = dict(vision=None, text=None, embed_dim=16, fusion_hidden=32, fusion_layers=1, fusion_heads=2,
-                vision_config={"image_size": 32, "patch_size": 8, "hidden_size": 32, "num_hidden_layers": 2,
-                               "num_attention_heads": 2, "intermediate_size": 64},
-                text_config={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64})
-    base.update(kw)
-    return VLPConfig(**base)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from agents.vlp.pretrain_config import LossConfig, OptimConfig, PretrainConfig, 
 from agents.vlp.trainer import Pretrainer, lr_at
 from vlnsim.corpus import CorpusConfig, build_corpus
 
-from test_vlp import tiny_config
+from vlp_fixtures import tiny_config
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from vlnsim.errors import ConfigError
+
 from vlnsim.registry import LazyChoices
 
 
@@ -53,6 +55,8 @@ def main(args: argparse.Namespace) -> int:
     from vlnsim.io_utils import check_output_dir
 
     check_output_dir(args.out, "--out")
+    if args.threads < 0:
+        raise ConfigError(f"--threads {args.threads}; expected 0 (torch default) or a positive thread count")
     if args.threads > 0:
         import torch
 
@@ -64,6 +68,9 @@ def main(args: argparse.Namespace) -> int:
 
         device = resolve_device(args.device)
         _, _, meta = load_checkpoint(args.ckpt)
+        if not isinstance(meta.get("env"), dict):
+            raise ConfigError(f"--ckpt {args.ckpt}: this checkpoint records no navigation environment (is it a "
+                              "`vlnsim pretrain` or `vlnsim finetune` run?); expected a run of `vlnsim train`")
         env_fields = dict(meta["env"])
         ckpt_path = meta.get("path", args.ckpt)
     env_fields.update(split=args.split, data_root=args.data_root, expert_action_sensor=False, progress_sensor=False,

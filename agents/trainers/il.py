@@ -32,7 +32,7 @@ from vlnsim.errors import CheckpointError, ConfigError
 from ..config import ExperimentConfig, TrainerConfig
 from ..evaluation import PolicyAgent, aggregate, evaluate_episodes, resolve_device, select_episodes
 from ..feature_cache import FeatureCache, namespace_of
-from ..policies import Policy, build_policy
+from ..policies import POLICIES, Policy, build_policy
 from .buffer import TrajectoryBuffer, collate
 from .checkpoint import (checkpoint_field, clean_leftovers, load_checkpoint, missing_pointer, restore_trainer_state,
                          save_checkpoint)
@@ -94,6 +94,11 @@ class ILTrainer:
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
         self.progress = progress and self.dist.is_main
+        setting = POLICIES.meta(cfg.policy.type).get("setting", "continuous")
+        if setting != "continuous":
+            choices = [n for n in POLICIES.names() if POLICIES.meta(n).get("setting", "continuous") == "continuous"]
+            raise ConfigError(f"policy.type={cfg.policy.type!r} is a {setting}-setting policy; the dagger trainer "
+                              f"trains continuous (VLN-CE) policies: expected one of {choices}")
         self.run_dir = Path(cfg.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         env_dict = dict(cfg.env)

@@ -311,7 +311,8 @@ class PPOTrainer:
             self._open_envs()
         self._restart_envs()
         if self.dist.is_main:
-            self.writer = SummaryWriter(str(self.run_dir / "tb"))
+            # x-axis = env steps; on resume drop what a killed run logged after its checkpoint
+            self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.env_steps + 1 if resume else None)
         bar = tqdm(total=t.total_steps, initial=min(self.env_steps, t.total_steps), unit="step", disable=not self.progress,
                    desc=f"{t.type} {self.policy_cfg.type}")
         stop_at = None if max_steps is None else self.optim_steps + max(1, int(max_steps))

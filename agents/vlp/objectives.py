@@ -104,7 +104,12 @@ def sample_hard_negatives(sim: torch.Tensor, row_ids: torch.Tensor, col_ids: tor
     weights = weights.masked_fill(row_ids[:, None] == col_ids[None, :], 0.0)
     if bool((weights.sum(1) <= 0).any()):
         raise ValueError("hard-negative sampling: a row has no column of a different image; expected a batch with >= 2 images")
-    return torch.multinomial(weights, 1, generator=generator).squeeze(1)
+    # Draw on the generator's device (a CPU generator for the seeded step streams): torch.multinomial
+    # rejects a CPU generator for CUDA probabilities, and drawing on the CPU keeps the negatives
+    # identical on every device.
+    gen_device = generator.device if generator is not None else weights.device
+    picks = torch.multinomial(weights.to(gen_device), 1, generator=generator).squeeze(1)
+    return picks.to(weights.device)
 
 
 def itm_loss(model, image, text, sim_i2t: torch.Tensor, sim_t2i: torch.Tensor, image_ids: torch.Tensor,

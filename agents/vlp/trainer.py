@@ -335,7 +335,8 @@ class Pretrainer:
         if self.dist.is_main:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(self.run_dir / "tb"))
+            # on resume, drop events a killed run logged after its last checkpoint (no repeated steps)
+            self.writer = SummaryWriter(str(self.run_dir / "tb"), purge_step=self.step + 1 if resume else None)
         self.model.train()
         if self.text_frozen:
             self.model.text.eval()
