@@ -9,7 +9,7 @@ from agents.heads.features import TowerCache, freeze_towers
 from agents.heads.retrieval import RetrievalHeadConfig, itc_similarity, itm_rerank, rank_scores, retrieval_loss
 from agents.heads.task_model import TaskModel
 from agents.heads.vqa import AnswerVocab, VQAHead, VQAHeadConfig, majority_baseline, predict_answers
-from test_heads_fixtures import random_images, tiny_encoder
+from heads_fixtures import random_images, tiny_encoder
 
 CAPTIONS = ["a red chair near the window", "a blue bed in the bedroom", "two green lamps on the left",
             "a white sofa in the living room", "a black table and a rug", "a small brown door on the right"]

@@ -8,8 +8,8 @@ from PIL import Image
 from agents.heads.data import data_kind, load_image_text, load_vqa_set
 from vlnsim.cli import main as vlnsim_main
 from vlnsim.errors import DatasetFormatError
-from test_heads_fixtures import tiny_encoder
-from test_karpathy_clevr import CLEVR_VAL, DATASET_COCO
+from heads_fixtures import tiny_encoder
+from heads_fixtures import CLEVR_VAL, DATASET_COCO
 
 
 def _image(path, seed, size=16):

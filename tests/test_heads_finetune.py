@@ -6,7 +6,7 @@ import torch
 from safetensors.torch import load_file
 
 from vlnsim.cli import main as vlnsim_main
-from test_heads_fixtures import corpus_texts, tiny_corpus, tiny_encoder
+from heads_fixtures import corpus_texts, tiny_corpus, tiny_encoder
 
 FAST = ["batch_size=8", "max_eval_images=6", "log_every=2", "checkpoint_every=2", "retrieval.k_test=4",
         "caption.num_layers=1", "caption.num_heads=2", "caption.hidden_size=32", "caption.max_new_tokens=8",

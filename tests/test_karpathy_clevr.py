@@ -10,66 +10,7 @@ from agents.datasets.karpathy import caption_references, load_karpathy, retrieva
 from agents.metrics.vqa import evaluate_vqa
 from vlnsim.errors import DatasetFormatError, VlnsimError
 
-# Shaped exactly like two records of dataset_coco.json (values shortened).
-DATASET_COCO = {
-    "dataset": "coco",
-    "images": [
-        {"filepath": "val2014", "sentids": [770337, 771687], "filename": "COCO_val2014_000000391895.jpg",
-         "imgid": 0, "split": "test", "cocoid": 391895,
-         "sentences": [
-             {"tokens": ["a", "man", "with", "a", "red", "helmet", "on", "a", "small", "moped", "on", "a", "dirt", "road"],
-              "raw": "A man with a red helmet on a small moped on a dirt road. ", "imgid": 0, "sentid": 770337},
-             {"tokens": ["man", "riding", "a", "motor", "bike", "on", "a", "dirt", "road", "on", "the", "countryside"],
-              "raw": "Man riding a motor bike on a dirt road on the countryside.", "imgid": 0, "sentid": 771687}]},
-        {"filepath": "train2014", "sentids": [787980], "filename": "COCO_train2014_000000318556.jpg",
-         "imgid": 1, "split": "restval", "cocoid": 318556,
-         "sentences": [{"tokens": ["a", "very", "clean", "and", "well", "decorated", "empty", "bathroom"],
-                        "raw": "A very clean and well decorated empty bathroom", "imgid": 1, "sentid": 787980}]},
-        {"filepath": "val2014", "sentids": [681330], "filename": "COCO_val2014_000000522418.jpg",
-         "imgid": 2, "split": "val", "cocoid": 522418,
-         "sentences": [{"tokens": ["a", "woman", "wearing", "a", "net", "on", "her", "head", "cutting", "a", "cake"],
-                        "raw": "A woman wearing a net on her head cutting a cake. ", "imgid": 2, "sentid": 681330}]},
-    ],
-}
-# dataset_flickr30k.json: same shape, no filepath and no cocoid.
-DATASET_FLICKR = {
-    "dataset": "flickr30k",
-    "images": [
-        {"sentids": [0, 1], "imgid": 0, "split": "train", "filename": "1000092795.jpg",
-         "sentences": [{"tokens": ["two", "young", "guys"], "raw": "Two young guys with shaggy hair.", "imgid": 0, "sentid": 0},
-                       {"tokens": ["two", "young", "men"], "raw": "Two young, White males are outside.", "imgid": 0, "sentid": 1}]},
-        {"sentids": [2], "imgid": 1, "split": "test", "filename": "10002456.jpg",
-         "sentences": [{"tokens": ["several", "men"], "raw": "Several men in hard hats.", "imgid": 1, "sentid": 2}]},
-    ],
-}
-# Shaped like CLEVR_val_questions.json records.
-CLEVR_VAL = {
-    "info": {"split": "val", "license": "Creative Commons Attribution (CC BY 4.0)", "version": "1.0", "date": "2/14/2017"},
-    "questions": [
-        {"image_index": 0, "program": [
-            {"inputs": [], "function": "scene", "value_inputs": []},
-            {"inputs": [0], "function": "filter_size", "value_inputs": ["large"]},
-            {"inputs": [1], "function": "count", "value_inputs": []}],
-         "question_index": 0, "image_filename": "CLEVR_val_000000.png", "question_family_index": 40,
-         "split": "val", "answer": "3", "question": "How many large things are there?"},
-        {"image_index": 0, "program": [
-            {"inputs": [], "function": "scene", "value_inputs": []},
-            {"inputs": [0], "function": "filter_color", "value_inputs": ["cyan"]},
-            {"inputs": [1], "function": "unique", "value_inputs": []},
-            {"inputs": [2], "function": "query_material", "value_inputs": []}],
-         "question_index": 1, "image_filename": "CLEVR_val_000000.png", "question_family_index": 86,
-         "split": "val", "answer": "rubber", "question": "What is the cyan thing made of?"},
-        {"image_index": 1, "program": [
-            {"inputs": [], "function": "scene", "value_inputs": []},
-            {"inputs": [0], "function": "filter_shape", "value_inputs": ["cube"]},
-            {"inputs": [1], "function": "exist", "value_inputs": []}],
-         "question_index": 2, "image_filename": "CLEVR_val_000001.png", "question_family_index": 38,
-         "split": "val", "answer": "yes", "question": "Are there any cubes?"},
-    ],
-}
-CLEVR_TEST = {"info": {"split": "test"}, "questions": [
-    {"image_index": 0, "question_index": 0, "image_filename": "CLEVR_test_000000.png", "split": "test",
-     "question": "Is there a red sphere?"}]}
+from heads_fixtures import CLEVR_TEST, CLEVR_VAL, DATASET_COCO, DATASET_FLICKR
 
 
 def _image(path, seed):

@@ -87,17 +87,12 @@ def test_no_command_module_in_vlnsim_needs_agents_or_envs():
         assert path.is_file(), f"entry point {name} -> {target}: {path} missing"
 
 
-# Test modules that still import another test module (being moved to tests/conftest.py
-# fixtures by their owners); no new entries.
-_CROSS_IMPORT_DEBT = {"test_heads.py", "test_heads_data.py", "test_heads_finetune.py"}
 
 
 def test_tests_do_not_import_each_other():
     names = {p.stem for p in (REPO / "tests").glob("*.py")}
     bad = []
     for f in sorted((REPO / "tests").glob("test_*.py")):
-        if f.name in _CROSS_IMPORT_DEBT:
-            continue
         for line, mod in _imports(f):
             top = mod.split(".")[0]
             # helper modules (tests/*_fixtures.py) may be shared; test modules may not
