@@ -73,21 +73,11 @@ class PointNavPolicyConfig:
 
     @classmethod
     def from_dict(cls, data: Optional[dict]) -> "PointNavPolicyConfig":
-        """Build from a plain mapping (a checkpoint's ``config.policy``), rejecting unknown keys."""
-        data = dict(data or {})
-        depth = data.pop("depth", None)
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown field(s) {['policy.' + u for u in unknown]}; expected some of {sorted(known)}")
-        cfg = cls(**data)
-        if depth is not None:
-            dknown = set(DepthConfig.__dataclass_fields__)
-            bad = sorted(set(depth) - dknown)
-            if bad:
-                raise ConfigError(f"unknown field(s) {['policy.depth.' + u for u in bad]}; expected some of {sorted(dknown)}")
-            cfg.depth = DepthConfig(**{**_cpu_depth().__dict__, **dict(depth)})
-        return cfg.validate()
+        """Build from a plain mapping (a checkpoint's ``config.policy``) with the shared loader's checks
+        (unknown keys, types); a partial ``depth`` section keeps the CPU-sized defaults."""
+        from vlnsim.config import to_dataclass
+
+        return to_dataclass(cls, dict(data or {}), where="policy").validate()
 
 
 @dataclass
