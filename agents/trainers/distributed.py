@@ -93,3 +93,20 @@ def reduce_min_int(value: int, info: DistInfo, device: torch.device) -> int:
     t = torch.tensor([int(value)], dtype=torch.int64, device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MIN)
     return int(t.item())
+
+
+def setup_process(cfg, device: Optional[str], dist_info: Optional[DistInfo]):
+    """This process's torch threads, distributed info and device (``cuda:<local_rank>`` under DDP).
+
+    Shared by the trainers: ``cfg`` is an experiment config (``torch_threads``, ``device``).
+    """
+    from ..evaluation import resolve_device
+
+    if getattr(cfg, "torch_threads", 0) > 0:
+        torch.set_num_threads(cfg.torch_threads)
+    info = dist_info or DistInfo()
+    dev = resolve_device(device or cfg.device)
+    if info.enabled and dev.type == "cuda":
+        dev = torch.device("cuda", info.local_rank)
+    return info, dev
+

@@ -30,7 +30,7 @@ import torch
 from vlnsim.errors import CheckpointError, ConfigError
 
 from ..config import ExperimentConfig, TrainerConfig
-from ..evaluation import PolicyAgent, aggregate, evaluate_episodes, resolve_device, select_episodes
+from ..evaluation import PolicyAgent, aggregate, evaluate_episodes, select_episodes
 from ..feature_cache import FeatureCache, namespace_of
 from ..policies import POLICIES, Policy, build_policy
 from .buffer import TrajectoryBuffer, collate
@@ -38,7 +38,7 @@ from .checkpoint import (checkpoint_field, clean_leftovers, load_checkpoint, mis
                          save_checkpoint)
 from .collector import RolloutCollector, camera_specs
 from .dagger import dagger_beta, episode_schedule, inflection_coefficient
-from .distributed import DistInfo, barrier, reduce_mean, reduce_min_int
+from .distributed import DistInfo, barrier, reduce_mean, reduce_min_int, setup_process
 from .learner import Learner
 from .registry import TRAINERS
 
@@ -87,12 +87,7 @@ class ILTrainer:
         from vlnsim.episodes import load_split
 
         self.cfg = cfg
-        if cfg.torch_threads > 0:
-            torch.set_num_threads(cfg.torch_threads)
-        self.dist = dist_info or DistInfo()
-        self.device = resolve_device(device or cfg.device)
-        if self.dist.enabled and self.device.type == "cuda":
-            self.device = torch.device("cuda", self.dist.local_rank)
+        self.dist, self.device = setup_process(cfg, device, dist_info)
         self.progress = progress and self.dist.is_main
         setting = POLICIES.meta(cfg.policy.type).get("setting", "continuous")
         if setting != "continuous":

@@ -31,7 +31,7 @@ import torch
 
 from vlnsim.errors import ConfigError
 
-from .distributed import DistInfo, barrier, broadcast_module, reduce_mean
+from .distributed import DistInfo, barrier, broadcast_module, reduce_mean, setup_process
 from .ppo_config import PPOTrainerConfig
 from .registry import TRAINERS
 from .rollout_storage import RolloutStorage
@@ -82,18 +82,12 @@ class PPOTrainer:
     def __init__(self, cfg, device: Optional[str] = None, dist_info: Optional[DistInfo] = None, progress: bool = True):
         import envs
 
-        from ..evaluation import resolve_device
         from ..policies.critic import build_actor_critic
 
         self.cfg, self.t = cfg, cfg.trainer
         if hasattr(self.t, "validate"):
             self.t.validate()
-        if getattr(cfg, "torch_threads", 0) > 0:
-            torch.set_num_threads(cfg.torch_threads)
-        self.dist = dist_info or DistInfo()
-        self.device = resolve_device(device or cfg.device)
-        if self.dist.enabled and self.device.type == "cuda":
-            self.device = torch.device("cuda", self.dist.local_rank)
+        self.dist, self.device = setup_process(cfg, device, dist_info)
         self.progress = progress and self.dist.is_main
         self.run_dir = Path(cfg.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
