@@ -22,7 +22,7 @@ from vlnsim.io_utils import atomic_write_text
 from .rollout import ABLATIONS, ablate_observation, episode_record, run_episode  # noqa: F401  (re-exported)
 
 # What a VLN policy reads; other policies (PointNav) list theirs as ``policy.observation_keys``.
-VLN_OBSERVATION_KEYS = ("rgb", "depth", "instruction", "instruction_mask")
+VLN_OBSERVATION_KEYS = ("rgb", "depth", "instruction", "instruction_mask", "semantic_category")
 
 
 def resolve_device(name: Optional[str]) -> torch.device:
@@ -75,20 +75,53 @@ class PolicyAgent:
 def load_policy(ckpt_path, device: torch.device):
     """Rebuild the policy saved in a checkpoint; returns ``(policy, metadata)``."""
     from .config import policy_config
-    from .policies import build_policy
+    from .policies import build_policy, check_policy_meta
     from .trainers.checkpoint import load_checkpoint
 
     weights, _, meta = load_checkpoint(ckpt_path)
-    pcfg = policy_config(meta["config"]["policy"], source=str(meta.get("path", ckpt_path)))
+    where = str(meta.get("path", ckpt_path))
+    pcfg = policy_config(meta["config"]["policy"], source=where)
     if getattr(getattr(pcfg, "depth", None), "pretrained", None):
         pcfg.depth.pretrained = None  # the checkpoint holds the depth weights; the source may be gone
-    policy = build_policy(pcfg, meta["vocab_size"], meta.get("clip_config"))
+    word_list = None
+    ic = getattr(pcfg, "instruction", None)
+    if getattr(ic, "type", None) == "pretrained":
+        word_list = _checkpoint_word_list(meta, where)
+        tower = meta.get("instruction_tower") or {}
+        if tower.get("source") and Path(str(tower["source"])).is_dir() and not _resolves(ic.model):
+            ic.model = str(tower["source"])  # the configured path was relative to another directory
+    policy = build_policy(pcfg, meta["vocab_size"], meta.get("clip_config"), word_list=word_list)
+    check_policy_meta(policy, meta, where)
     missing, unexpected = policy.load_state_dict(weights, strict=False)
     # Non-persistent buffers (CLIP mean/std, position ids) are rebuilt, not stored.
     bad = [k for k in missing if not k.endswith(("position_ids", ".mean", ".std"))]
     if bad or unexpected:
         raise ConfigError(f"checkpoint {meta['path']!r} does not match its policy config: missing {bad[:5]}, unexpected {unexpected[:5]}")
     return policy.to(device).eval(), meta
+
+
+def _resolves(model: Optional[str]) -> bool:
+    from .encoders.pretrained_text import resolve_text_tower
+
+    try:
+        resolve_text_tower(str(model))
+    except ConfigError:
+        return False
+    return True
+
+
+def _checkpoint_word_list(meta: dict, where: str) -> List[str]:
+    """The dataset word list of a checkpoint (stored since the pretrained text towers; else its training split's)."""
+    if meta.get("word_list"):
+        return [str(w) for w in meta["word_list"]]
+    env = meta.get("env") or {}
+    try:
+        from vlnsim.episodes import load_split
+
+        return [str(w) for w in load_split(env["data_root"], env["dataset"], env.get("split", "train"), env.get("version", "v1")).word_list]
+    except Exception as exc:  # noqa: BLE001 -- any failure means the same thing here
+        raise ConfigError(f"checkpoint {where!r} stores no word_list and its training split is unreadable "
+                          f"({type(exc).__name__}); expected a checkpoint written by this version") from None
 
 
 def make_agent(name: Optional[str] = None, ckpt: Optional[str] = None, env=None, device="auto", seed: int = 0):
@@ -111,7 +144,8 @@ def make_agent(name: Optional[str] = None, ckpt: Optional[str] = None, env=None,
     space = getattr(env, "observation_space", None)
     if space is not None and hasattr(space, "spaces"):
         need = set(getattr(policy, "observation_keys", ())) or \
-            ({"depth", "instruction", "instruction_mask"} | ({"rgb"} if policy.clip is not None else set()))
+            ({"depth", "instruction", "instruction_mask"} | ({"rgb"} if policy.clip is not None else set())
+             | ({"semantic_category"} if getattr(policy, "semantic_encoder", None) is not None else set()))
         missing = sorted(need - set(space.spaces))
         if missing:
             raise ConfigError(f"env observations lack {missing} that the policy in {str(ckpt)!r} reads")

@@ -20,13 +20,16 @@ StepCallback = Callable[[int, Optional[List[float]], Dict[str, Any]], None]
 
 
 def ablate_observation(obs: Dict[str, np.ndarray], ablate: Optional[str]) -> Dict[str, np.ndarray]:
-    """``instruction``: tokens replaced by padding; ``vision``: RGB and depth blanked."""
+    """``instruction``: tokens replaced by padding; ``vision``: RGB, depth and semantic blanked.
+
+    A blanked ``semantic_category`` is all category 0, "nothing hit".
+    """
     if ablate is None:
         return obs
     if ablate not in ABLATIONS:
         raise ConfigError(f"ablation {ablate!r}; expected one of {list(ABLATIONS)} or none")
     obs = dict(obs)
-    keys = ("instruction", "instruction_mask") if ablate == "instruction" else ("rgb", "depth")
+    keys = ("instruction", "instruction_mask") if ablate == "instruction" else ("rgb", "depth", "semantic", "semantic_category")
     for k in keys:
         if k in obs:
             obs[k] = np.zeros_like(obs[k])

@@ -77,3 +77,43 @@ def sensor_spaces(cfg) -> Dict[str, spaces.Space]:
 def oracle_observations(env) -> Dict[str, np.ndarray]:
     """The oracle sensors' values for ``env`` (those its config switches on)."""
     return {name: s.read(env) for name, s in ORACLE_SENSORS.items() if getattr(env.config, f"{name}_sensor")}
+
+
+# ----- semantic categories ---------------------------------------------------------------
+def _semantic_categories() -> tuple:
+    from vlnsim.scene.catalogue import CATEGORIES
+
+    structure = ("floor", "ceiling", "wall", "door_frame", "doorway")
+    return ("<nothing>", "<other>") + structure + tuple(sorted(c for c in CATEGORIES if c not in structure))
+
+
+#: The fixed object-category list of the ``semantic_category`` observation: index 0 is
+#: "nothing hit" (semantic id -1, and what ``--ablate vision`` blanks to), 1 any category
+#: outside the list (objects of loaded files), then the procedural houses' structure
+#: categories and the furniture catalogue's categories (sorted), the same for every scene.
+SEMANTIC_CATEGORIES: tuple = _semantic_categories()
+SEMANTIC_INDEX: Dict[str, int] = {name: i for i, name in enumerate(SEMANTIC_CATEGORIES)}
+
+
+def category_table(scene) -> np.ndarray:
+    """Object id -> ``SEMANTIC_CATEGORIES`` index (uint8) for ``scene``; one slot past the largest id."""
+    objects = list(getattr(scene, "objects", []) or [])
+    size = max([int(o.id) for o in objects] + [-1]) + 2
+    table = np.full(size, SEMANTIC_INDEX["<other>"], dtype=np.uint8)
+    for o in objects:
+        table[int(o.id)] = SEMANTIC_INDEX.get(str(o.category), SEMANTIC_INDEX["<other>"])
+    return table
+
+
+def semantic_category(semantic: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Per-pixel category indices (uint8, same shape) of a semantic image (object ids, -1 = nothing)."""
+    ids = np.asarray(semantic)
+    out = np.zeros(ids.shape, dtype=np.uint8)
+    hit = ids >= 0
+    out[hit] = table[np.minimum(ids[hit], len(table) - 1)]
+    return out
+
+
+def semantic_category_space(cfg) -> spaces.Space:
+    """Observation space of ``semantic_category`` (uint8 (H, W) indices into ``SEMANTIC_CATEGORIES``)."""
+    return spaces.Box(0, len(SEMANTIC_CATEGORIES) - 1, (cfg.height, cfg.width), np.uint8)

@@ -10,6 +10,7 @@ from vlnsim.episodes import Vocabulary, tokenize
 from vlnsim.errors import EpisodeFormatError
 
 from .base import NavEnv
+from .sensors import category_table, semantic_category, semantic_category_space
 
 
 class VLNEnv(NavEnv):
@@ -21,7 +22,9 @@ class VLNEnv(NavEnv):
 
     Observation (``Dict``):
         ``rgb`` uint8 (H, W, 3), ``depth`` float32 (H, W, 1) metres, optional
-        ``semantic`` int32 (H, W); ``instruction`` int64 (L,) word ids from the split's
+        ``semantic`` int32 (H, W) with, beside it, ``semantic_category`` uint8 (H, W): the
+        object category of each pixel as an index of ``envs.sensors.SEMANTIC_CATEGORIES``
+        (0 = nothing hit); ``instruction`` int64 (L,) word ids from the split's
         ``word_list`` padded with 0 (L = ``max_instruction_length``);
         ``instruction_mask`` int8 (L,), 1 where a token is; optional oracle sensors
         ``expert_action`` int64 (1,) and ``progress`` float32 (1,).
@@ -64,10 +67,13 @@ class VLNEnv(NavEnv):
             )
         self._vocab = vocab
         L = self.config.max_instruction_length
-        return {
+        out = {
             "instruction": spaces.Box(0, len(vocab) - 1, (L,), np.int64),
             "instruction_mask": spaces.Box(0, 1, (L,), np.int8),
         }
+        if self.config.semantic:
+            out["semantic_category"] = semantic_category_space(self.config)
+        return out
 
     def _on_reset(self) -> None:
         ep = self.current_episode
@@ -85,7 +91,13 @@ class VLNEnv(NavEnv):
         self._mask = (self._tokens != 0).astype(np.int8)
 
     def _task_observations(self) -> Dict[str, np.ndarray]:
-        return {"instruction": self._tokens.copy(), "instruction_mask": self._mask.copy()}
+        out = {"instruction": self._tokens.copy(), "instruction_mask": self._mask.copy()}
+        if self.config.semantic and "semantic" in self._raw_obs:
+            scene = self.sim.scene
+            if getattr(self, "_category_scene", None) is not scene:  # one lookup table per loaded scene
+                self._category_scene, self._category_table = scene, category_table(scene)
+            out["semantic_category"] = semantic_category(self._raw_obs["semantic"], self._category_table)
+        return out
 
     def instruction_words(self) -> List[str]:
         """The instruction's tokens: index i is token i of ``obs["instruction"]``."""

@@ -66,7 +66,9 @@ def test_spaces_and_observation_keys(data_root):
     env = envs.make_env(cfg(data_root, semantic=True, expert_action_sensor=True, progress_sensor=True))
     assert env.action_space == gymnasium.spaces.Discrete(4)
     obs, info = env.reset(seed=0)
-    assert set(obs) == {"rgb", "depth", "semantic", "instruction", "instruction_mask", "expert_action", "progress"}
+    assert set(obs) == {"rgb", "depth", "semantic", "semantic_category", "instruction", "instruction_mask",
+                        "expert_action", "progress"}
+    assert obs["semantic_category"].shape == (SIZE, SIZE) and obs["semantic_category"].dtype == np.uint8
     assert obs["rgb"].shape == (SIZE, SIZE, 3) and obs["rgb"].dtype == np.uint8
     assert obs["depth"].shape == (SIZE, SIZE, 1) and obs["depth"].dtype == np.float32
     assert obs["semantic"].shape == (SIZE, SIZE) and obs["semantic"].dtype == np.int32

@@ -126,9 +126,12 @@ class CLIPEncoder(nn.Module):
         name_or_path: hub name or ``save_pretrained`` directory.
         trainable: when False the weights are frozen and the tower always runs in eval mode.
         allow_download: let ``from_pretrained`` fetch a hub name that is not cached.
+        patch_grid: average-pool the patch tokens to a ``patch_grid`` x ``patch_grid`` grid
+            (fewer, coarser tokens: less to cache, store and attend over); None keeps them.
     """
 
-    def __init__(self, name_or_path: Union[str, Path, dict], trainable: bool = False, allow_download: bool = False):
+    def __init__(self, name_or_path: Union[str, Path, dict], trainable: bool = False, allow_download: bool = False,
+                 patch_grid: Optional[int] = None):
         super().__init__()
         if isinstance(name_or_path, dict):
             # Architecture only (weights come from a checkpoint's state dict afterwards).
@@ -142,7 +145,12 @@ class CLIPEncoder(nn.Module):
         tc = self.model.config.text_config
         self.image_size = int(vc.image_size)
         self.patch_size = int(vc.patch_size)
-        self.num_patches = (self.image_size // self.patch_size) ** 2
+        side = self.image_size // self.patch_size
+        if patch_grid is not None and not 1 <= int(patch_grid) <= side:
+            raise ConfigError(f"policy.vision.patch_grid={patch_grid!r}; expected an integer in [1, {side}] "
+                              f"(the tower has {side}x{side} patches) or null")
+        self.patch_grid = None if patch_grid is None or int(patch_grid) == side else int(patch_grid)
+        self.num_patches = (self.patch_grid or side) ** 2
         self.hidden_size = int(vc.hidden_size)
         self.text_hidden_size = int(tc.hidden_size)
         self.projection_dim = int(self.model.config.projection_dim)
@@ -182,6 +190,11 @@ class CLIPEncoder(nn.Module):
             pooled = self.model.visual_projection(out.pooler_output)
             # Patch tokens (CLS dropped) after the final layer norm, in the tower's width.
             patches = self.model.vision_model.post_layernorm(out.last_hidden_state[:, 1:])
+            if self.patch_grid is not None:
+                B, N, D = patches.shape
+                side = int(round(N ** 0.5))
+                grid = patches.transpose(1, 2).reshape(B, D, side, side)
+                patches = F.adaptive_avg_pool2d(grid, self.patch_grid).flatten(2).transpose(1, 2)
         return ImageFeatures(pooled=pooled, patches=patches)
 
     def image_features(self, rgb: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,10 @@ Inputs are dicts of torch tensors with the env's observation keys (``rgb`` uint8
 (B,H,W,3), ``depth`` float (B,H,W,1), ``instruction`` int64 (B,L), ``instruction_mask``
 (B,L)). When the RGB tower is frozen, ``rgb_pooled`` (B,P) and ``rgb_patches`` (B,N,D)
 may replace ``rgb`` (cached CLIP features); when the depth trunk is frozen,
-``depth_features`` (B,C,h*w) may replace ``depth``. Recurrent state is one tensor
+``depth_features`` (B,C,h*w) may replace ``depth``. With ``policy.semantic.enabled``
+the policy also reads ``semantic_category`` uint8 (B,H,W) (indices of
+``envs.sensors.SEMANTIC_CATEGORIES``), or its cacheable grid histogram
+``semantic_features`` (B, G*G, K). Recurrent state is one tensor
 (B, num_recurrent_layers, hidden_size); ``masks`` (B,) are 0 at an episode's first step
 (resets the state and the previous-action embedding), 1 afterwards.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -20,9 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..encoders import CLIPEncoder, CLIPInstructionEncoder, DepthEncoder, LSTMInstructionEncoder
+from ..encoders.semantic import SemanticEncoder
 
 NUM_ACTIONS = 4
-FRAME_KEYS = ("rgb", "depth", "rgb_pooled", "rgb_patches", "depth_features")
+FRAME_KEYS = ("rgb", "depth", "rgb_pooled", "rgb_patches", "depth_features", "semantic_category", "semantic_features")
 Batch = Dict[str, torch.Tensor]
 
 
@@ -82,7 +86,7 @@ class Policy(nn.Module):
 
     num_recurrent_layers: int = 1
 
-    def __init__(self, config, vocab_size: int, clip: Optional[CLIPEncoder]):
+    def __init__(self, config, vocab_size: int, clip: Optional[CLIPEncoder], word_list: Optional[Sequence[str]] = None):
         super().__init__()
         self.config = config
         self.vocab_size = int(vocab_size)
@@ -100,6 +104,12 @@ class Policy(nn.Module):
                 raise ValueError("instruction.type='clip' needs a CLIP encoder")
             self.instruction_encoder = CLIPInstructionEncoder(clip, vocab_size)
             self.instruction_pooled_dim = self.instruction_encoder.pooled_dim
+        elif ic.type == "pretrained":
+            from ..encoders.pretrained_text import PretrainedInstructionEncoder
+
+            self.instruction_encoder = PretrainedInstructionEncoder(
+                ic.model, word_list or [], ic.projection_dim, ic.trainable, ic.max_tokens, ic.allow_download)
+            self.instruction_pooled_dim = self.instruction_encoder.pooled_dim
         else:
             self.instruction_encoder = LSTMInstructionEncoder(vocab_size, ic.embedding_dim, ic.hidden_size, ic.bidirectional)
             self.instruction_pooled_dim = self.instruction_encoder.output_dim
@@ -107,6 +117,12 @@ class Policy(nn.Module):
         self.rgb_pooled_in = clip.projection_dim if clip is not None else 0
         self.rgb_patch_in = clip.hidden_size if clip is not None else 0
         self.prev_action_embedding = nn.Embedding(NUM_ACTIONS + 1, config.prev_action_dim)
+        sc = getattr(config, "semantic", None)
+        self.semantic_encoder = None
+        if sc is not None and sc.enabled:
+            from envs.sensors import SEMANTIC_CATEGORIES
+
+            self.semantic_encoder = SemanticEncoder(len(SEMANTIC_CATEGORIES), sc.grid, sc.embedding_dim, sc.output_dim)
 
     # ----- encoders -------------------------------------------------------------------
     @property
@@ -143,7 +159,18 @@ class Policy(nn.Module):
         out = {"depth_spatial": depth_spatial.transpose(1, 2), "depth_pooled": depth_pooled}
         if self.clip is not None:  # a depth-only policy has no RGB tower
             out["rgb_pooled"], out["rgb_patches"] = self.encode_rgb(batch)
+        if self.semantic_encoder is not None:
+            out["semantic_spatial"], out["semantic_pooled"] = self.semantic_encoder(self.semantic_histogram(batch))
         return self.project_frames(out)
+
+    def semantic_histogram(self, batch: Batch) -> torch.Tensor:
+        """The semantic input (B, G*G, K): cached ``semantic_features`` or pooled from ``semantic_category``."""
+        if "semantic_features" in batch:
+            return batch["semantic_features"].float()
+        if "semantic_category" not in batch:
+            raise ValueError("policy.semantic.enabled but the batch has no semantic_category observation; "
+                             "expected env.semantic: true")
+        return self.semantic_encoder.histogram(batch["semantic_category"])
 
     def project_frames(self, frames: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """State-independent per-frame projections, batched over all frames (subclass hook)."""

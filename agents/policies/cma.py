@@ -3,8 +3,11 @@
 Step t:
 1. GRU-1 over [RGB pooled, depth pooled, previous action] -> state s.
 2. s attends over the instruction tokens -> attended text x.
-3. x attends over the RGB patch features and over the depth spatial features.
-4. GRU-2 over [s, x, attended RGB, attended depth, previous action] -> h.
+3. x attends over the RGB patch features and over the depth spatial features (and,
+   with ``policy.semantic.enabled``, over the semantic grid cells).
+4. GRU-2 over [s, x, attended RGB, attended depth, (attended semantic,) previous action] -> h.
+
+The pooled semantic embedding joins GRU-1's input beside the pooled RGB and depth.
 5. Action logits from h; the progress monitor predicts tanh(w·h) ~ progress.
 """
 from __future__ import annotations
@@ -23,8 +26,8 @@ class CMAPolicy(Policy):
 
     num_recurrent_layers = 2
 
-    def __init__(self, config, vocab_size: int, clip=None):
-        super().__init__(config, vocab_size, clip)
+    def __init__(self, config, vocab_size: int, clip=None, word_list=None):
+        super().__init__(config, vocab_size, clip, word_list)
         H, A = self.hidden_size, config.attention_dim
         Dt = self.instruction_dim
         Dd = self.depth_encoder.spatial_dim
@@ -35,13 +38,19 @@ class CMAPolicy(Policy):
             self.rgb_q = nn.Linear(Dt, A)
             self.rgb_k = nn.Linear(self.rgb_patch_in, A)
             self.rgb_v = nn.Sequential(nn.Linear(self.rgb_patch_in, rgb_dim), nn.ReLU())
-        self.gru1 = nn.GRUCell(rgb_dim + self.depth_encoder.output_dim + config.prev_action_dim, H)
+        sem = self.semantic_encoder
+        sem_pooled = sem.output_dim if sem is not None else 0
+        sem_dim = sem.spatial_dim if sem is not None else 0
+        if sem is not None:
+            self.semantic_q = nn.Linear(Dt, A)
+            self.semantic_k = nn.Linear(sem.spatial_dim, A)
+        self.gru1 = nn.GRUCell(rgb_dim + self.depth_encoder.output_dim + sem_pooled + config.prev_action_dim, H)
         self.state_q = nn.Linear(H, A)
         self.text_k = nn.Linear(Dt, A)
         self.depth_q = nn.Linear(Dt, A)
         self.depth_k = nn.Linear(Dd, A)
         self.depth_v = nn.Sequential(nn.Linear(Dd, config.depth_dim), nn.ReLU())
-        second_in = H + Dt + rgb_dim + config.depth_dim + config.prev_action_dim
+        second_in = H + Dt + rgb_dim + config.depth_dim + sem_dim + config.prev_action_dim
         self.compress = nn.Sequential(nn.Linear(second_in, H), nn.ReLU())
         self.gru2 = nn.GRUCell(H, H)
         self.action_head = nn.Linear(H, NUM_ACTIONS)
@@ -56,6 +65,8 @@ class CMAPolicy(Policy):
             out["rgb_keys"], out["rgb_values"] = self.rgb_k(patches), self.rgb_v(patches)
         depth = frames["depth_spatial"]
         out["depth_keys"], out["depth_values"] = self.depth_k(depth), self.depth_v(depth)
+        if self.semantic_encoder is not None:
+            out["semantic_keys"] = self.semantic_k(frames["semantic_spatial"])
         return out
 
     def encode_instruction(self, batch):
@@ -68,6 +79,8 @@ class CMAPolicy(Policy):
         m = (masks > 0).to(hidden.dtype).view(-1, 1)
         prev = self.prev_action_features(prev_actions, masks)
         first = [frame["depth_pooled"], prev]
+        if self.semantic_encoder is not None:
+            first.insert(1, frame["semantic_pooled"])
         if self.use_rgb:
             first.insert(0, frame["rgb_emb"])
         s = self.gru1(torch.cat(first, dim=1), hidden[:, 0] * m)
@@ -77,7 +90,11 @@ class CMAPolicy(Policy):
             rgb_att, _ = masked_attention(self.rgb_q(text), frame["rgb_keys"], frame["rgb_values"])
             second.append(rgb_att)
         depth_att, _ = masked_attention(self.depth_q(text), frame["depth_keys"], frame["depth_values"])
-        second += [depth_att, prev]
+        second.append(depth_att)
+        if self.semantic_encoder is not None:
+            sem_att, _ = masked_attention(self.semantic_q(text), frame["semantic_keys"], frame["semantic_spatial"])
+            second.append(sem_att)
+        second.append(prev)
         h = self.gru2(self.compress(torch.cat(second, dim=1)), hidden[:, 1] * m)
         logits = self.action_head(h)
         progress = torch.tanh(self.progress_head(h)).squeeze(-1) if self.progress_head is not None else None

@@ -139,7 +139,7 @@ def build_actor_critic(cfg, env_config, run_dir: Path, dist) -> Tuple[nn.Module,
             ensure_tiny_clip(run_dir, cfg, vocab, env_config.max_instruction_length)
         barrier(dist)
         clip_source = str(run_dir / "tiny_clip")
-    policy = build_policy(pcfg, vocab, clip_source)
+    policy = build_policy(pcfg, vocab, clip_source, word_list=list(ds.word_list))
     ac = VLNActorCritic(policy)
     return ac, pcfg, {"vocab_size": vocab, "clip_config": policy.clip.config_dict() if policy.clip is not None else None,
                       "clip_source": clip_source}

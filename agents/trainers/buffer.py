@@ -31,7 +31,8 @@ class EpisodeRecord:
         instruction: (L,) int64 word ids without padding.
         frames: per-step observations/features, each (T, ...): ``depth`` (raw) or
             ``depth_features`` (frozen trunk), and ``rgb`` (uint8) or
-            ``rgb_pooled``/``rgb_patches`` (frozen CLIP features).
+            ``rgb_pooled``/``rgb_patches`` (frozen CLIP features), and
+            ``semantic_features`` (semantic grid histograms) when the policy reads them.
         prev_actions: (T,) action executed before each step (0 at t = 0, masked).
         actions: (T,) executed actions.
         labels: (T,) expert actions (the training targets).
@@ -173,7 +174,7 @@ def collate(records: Sequence[EpisodeRecord], device: torch.device, inflection_c
     masks[0] = 0.0  # every column starts an episode: reset state and previous action
     out.update(steps, progress=progress, weights=weights, valid=valid, masks=masks)
     tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
-    for k in ("rgb_pooled", "rgb_patches", "depth", "depth_features"):
+    for k in ("rgb_pooled", "rgb_patches", "depth", "depth_features", "semantic_features"):
         if k in tensors:
             tensors[k] = tensors[k].float()
     return {k: v.to(device, non_blocking=True) for k, v in tensors.items()}

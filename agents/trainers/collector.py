@@ -8,9 +8,11 @@ label and executes the expert's action with probability beta, else the policy's.
 
 Frames are stored as the policy consumes them: frozen encoders' features (float16:
 CLIP pooled + patch features, depth-trunk features), trainable encoders' raw inputs
-(RGB uint8, depth float16). With a ``FeatureCache`` (all per-frame encoders frozen) the
-env renders a 1x1 semantic image only and the collector renders RGB-D itself (same
-sensor specs) on a cache miss.
+(RGB uint8, depth float16), plus the semantic grid histogram (float16
+``semantic_features``) when the policy reads the semantic input. With a
+``FeatureCache`` (all per-frame encoders frozen) the env renders a 1x1 semantic image
+only and the collector renders RGB-D (and semantic) itself (same sensor specs) on a
+cache miss.
 """
 from __future__ import annotations
 
@@ -27,11 +29,11 @@ from ..policies.base import obs_to_tensors
 from .buffer import EpisodeRecord
 
 
-def camera_specs(cfg) -> List[SensorSpec]:
-    """The RGB and depth sensor specs an env with ``cfg`` (an EnvConfig) mounts (``envs.sensors``)."""
+def camera_specs(cfg, semantic: bool = False) -> List[SensorSpec]:
+    """The RGB and depth (and semantic) sensor specs an env with ``cfg`` (an EnvConfig) mounts (``envs.sensors``)."""
     from envs.sensors import camera_specs as specs
 
-    return specs(cfg, ("rgb", "depth"))
+    return specs(cfg, ("rgb", "depth", "semantic") if semantic else ("rgb", "depth"))
 
 
 class FrameEncoder:
@@ -44,9 +46,21 @@ class FrameEncoder:
         # Per-pose caching needs every per-frame encoder frozen (else raw frames are stored).
         self.cacheable = policy.rgb_frozen and policy.depth_frozen
 
+    @property
+    def semantic(self) -> bool:
+        """Whether the policy reads the semantic input."""
+        return getattr(self.policy, "semantic_encoder", None) is not None
+
     @torch.no_grad()
-    def encode(self, rgb: np.ndarray, depth: np.ndarray) -> Dict[str, np.ndarray]:
-        """(B,H,W,3) uint8 + (B,H,W,1) float -> per-frame arrays (float16 features or raw RGB)."""
+    def encode(self, rgb: np.ndarray, depth: np.ndarray, semantic: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
+        """(B,H,W,3) uint8 + (B,H,W,1) float (+ (B,H,W) categories) -> per-frame arrays (float16 features or raw RGB)."""
+        out = self._encode(rgb, depth)
+        if self.semantic:
+            cats = torch.as_tensor(np.asarray(semantic)).to(self.device)
+            out["semantic_features"] = self.policy.semantic_encoder.histogram(cats).cpu().numpy().astype(np.float16)
+        return out
+
+    def _encode(self, rgb: np.ndarray, depth: np.ndarray) -> Dict[str, np.ndarray]:
         if self.policy.depth_frozen:
             d = torch.as_tensor(np.asarray(depth, dtype=np.float32)).to(self.device)
             out = {"depth_features": self.policy.depth_encoder.spatial_features(d).float().cpu().numpy().astype(np.float16)}
@@ -85,7 +99,7 @@ class RolloutCollector:
         self.cache = cache if (cache is not None and self.encoder.cacheable) else None
         self.max_steps = int(max_steps)
         cfg = env_config.replace(expert_action_sensor=True, progress_sensor=True)
-        self.specs = camera_specs(cfg)
+        self.specs = camera_specs(cfg, semantic=self.encoder.semantic)
         if self.cache is not None:
             # The env still needs one camera; a 1x1 semantic image costs one ray per step.
             cfg = cfg.replace(rgb=False, depth=False, semantic=True, width=1, height=1)
@@ -93,6 +107,7 @@ class RolloutCollector:
         self.steps_collected = 0
         self.seconds = 0.0
         self._renderers: dict = {}
+        self._tables: dict = {}
 
     def close(self) -> None:
         for e in self.envs:
@@ -104,7 +119,8 @@ class RolloutCollector:
         if self.cache is None:
             rgb = np.stack([obs_list[i]["rgb"] for i in idx]) if "rgb" in obs_list[idx[0]] else None
             depth = np.stack([obs_list[i]["depth"] for i in idx])
-            enc = self.encoder.encode(rgb, depth)
+            sem = np.stack([obs_list[i]["semantic_category"] for i in idx]) if self.encoder.semantic else None
+            enc = self.encoder.encode(rgb, depth, sem)
             return [{k: v[j] for k, v in enc.items()} for j in range(len(idx))]
         out: List[Optional[Dict[str, np.ndarray]]] = [None] * len(idx)
         keys, miss = [], []
@@ -129,13 +145,33 @@ class RolloutCollector:
                 state = env.sim.agent_state
                 rendered.append(_render(env.sim, self.specs, state.position, state.rotation, self._renderers))
             pad = [rendered[0]] * (len(self.envs) - len(rendered))
+            sem = None
+            if self.encoder.semantic:
+                from envs.sensors import semantic_category
+
+                sem = []
+                for j, r in zip(miss, rendered):
+                    scene = self.envs[idx[j]].unwrapped.sim.scene
+                    sem.append(semantic_category(r["semantic"], self._category_table(scene)))
+                sem = np.stack(sem + [sem[0]] * len(pad))
             enc = self.encoder.encode(np.stack([r["rgb"] for r in rendered + pad]),
-                                      np.stack([r["depth"] for r in rendered + pad]))
+                                      np.stack([r["depth"] for r in rendered + pad]), sem)
             for n, j in enumerate(miss):
                 f = {k: v[n] for k, v in enc.items()}
                 self.cache.put(keys[j], f)
                 out[j] = f
         return out
+
+    def _category_table(self, scene) -> np.ndarray:
+        """The object-id -> category lookup of ``scene`` (one per loaded scene)."""
+        from envs.sensors import category_table
+
+        entry = self._tables.get(id(scene))
+        if entry is None or entry[0] is not scene:
+            if len(self._tables) >= 16:
+                self._tables.pop(next(iter(self._tables)))
+            entry = self._tables[id(scene)] = (scene, category_table(scene))
+        return entry[1]
 
     # ----- rollouts ---------------------------------------------------------------------
     def _queues(self, episode_ids: Sequence[str]) -> List[List[str]]:

@@ -32,7 +32,7 @@ from vlnsim.errors import CheckpointError, ConfigError
 from ..config import ExperimentConfig, TrainerConfig
 from ..evaluation import PolicyAgent, aggregate, evaluate_episodes, select_episodes
 from ..feature_cache import FeatureCache, namespace_of
-from ..policies import POLICIES, Policy, build_policy
+from ..policies import POLICIES, Policy, build_policy, check_policy_meta, policy_meta
 from .buffer import TrajectoryBuffer, collate
 from .checkpoint import (checkpoint_field, clean_leftovers, load_checkpoint, missing_pointer, restore_trainer_state,
                          save_checkpoint)
@@ -104,6 +104,10 @@ class ILTrainer:
         self.vocab_size = len(dataset.word_list)
         if self.vocab_size < 2:
             raise ConfigError(f"dataset {self.env_config.dataset!r} split {self.env_config.split!r} has no word_list; expected a VLN split")
+        self.word_list = [str(w) for w in dataset.word_list]
+        semantic = getattr(cfg.policy, "semantic", None)
+        if semantic is not None and semantic.enabled and not self.env_config.semantic:
+            raise ConfigError("policy.semantic.enabled=true needs env.semantic=true (the semantic sensor); got env.semantic=false")
         clip_source = cfg.policy.vision.clip
         if clip_source is None:
             if self.dist.is_main:
@@ -112,16 +116,23 @@ class ILTrainer:
             clip_source = str(self.run_dir / "tiny_clip")
         self.clip_source = clip_source
         torch.manual_seed(cfg.seed)  # weight init; ranks then copy rank 0's weights anyway
-        self.policy: Policy = build_policy(cfg.policy, self.vocab_size, clip_source).to(self.device)
+        self.policy: Policy = build_policy(cfg.policy, self.vocab_size, clip_source, word_list=self.word_list).to(self.device)
         t = cfg.trainer
         self.learner = Learner(self.policy, t, self.device, self.dist)
         self.optimizer = self.learner.optimizer
         self.buffer = TrajectoryBuffer(self.run_dir / "buffer", t.buffer_max_steps, rank=self.dist.rank)
         self.cache = None
         if t.cache.enabled and self.policy.rgb_frozen and self.policy.depth_frozen:
-            ns = namespace_of([s.__dict__ for s in camera_specs(self.env_config)], self.policy.clip.config_dict(),
-                              _weights_digest(self.policy.clip), _weights_digest(self.policy.depth_encoder.stem),
-                              _weights_digest(self.policy.depth_encoder.stages), cfg.policy.depth.__dict__)
+            parts = [[s.__dict__ for s in camera_specs(self.env_config)], self.policy.clip.config_dict(),
+                     _weights_digest(self.policy.clip), _weights_digest(self.policy.depth_encoder.stem),
+                     _weights_digest(self.policy.depth_encoder.stages), cfg.policy.depth.__dict__]
+            if self.policy.clip.patch_grid is not None:  # pooled patch tokens are other features
+                parts.append({"patch_grid": self.policy.clip.patch_grid})
+            if self.policy.semantic_encoder is not None:  # the semantic histogram joins the cached features
+                from envs.sensors import SEMANTIC_CATEGORIES
+
+                parts += [cfg.policy.semantic.grid, list(SEMANTIC_CATEGORIES)]
+            ns = namespace_of(*parts)
             self.cache = FeatureCache(t.cache.max_items, t.cache.disk_dir, ns, t.cache.position_quantum, t.cache.yaw_quantum_deg)
         self.collector: Optional[RolloutCollector] = None
         self.global_step = 0
@@ -285,7 +296,8 @@ class ILTrainer:
                     if self.policy.clip is not None else None, "clip_source": self.clip_source,
                     "env": self.env_config.to_dict(), "global_step": self.global_step, "next_iteration": it + 1,
                     "inflection_coef": self.inflection_coef, "world_size": self.dist.world_size,
-                    "history": self.history}
+                    "history": self.history, "word_list": self.word_list}
+            meta.update(policy_meta(self.policy))
             save_checkpoint(self.run_dir / "checkpoints", it, self.policy, self.optimizer, meta)
         barrier(self.dist)
 
@@ -308,6 +320,7 @@ class ILTrainer:
         if missing or unexpected:
             raise CheckpointError(f"{meta['path']}/model.safetensors: does not match this run's policy "
                                   f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        check_policy_meta(self.policy, meta, str(meta["path"]))
         restore_trainer_state(self.optimizer, tensors, meta, self.device)
         for group in self.optimizer.param_groups:  # the current config's hyper-parameters win (see agents.run_dir)
             group["lr"] = self.cfg.trainer.lr
