@@ -278,3 +278,51 @@ def test_gt_expert_agrees_with_online_follower(data, scenes):
     assert view.find_path(far, e.goals[0].position) == pf.find_path(far, e.goals[0].position)
     on = np.asarray(e.reference_path[0])
     assert view.find_path(on, e.goals[0].position)[-1] == list(map(float, e.goals[0].position))
+
+
+def test_instruction_styles_share_episodes_and_differ_in_length(data, tmp_path):
+    """Rungs 1-2 of the ladder: the verbose and R2R-like datasets hold the same episodes."""
+    root, _ = data
+    generate_dataset(tmp_path, "verbose", progress=False, instruction_style="verbose", **KW)
+    words = {"r2r": [], "verbose": []}
+    for split in E.SPLITS:
+        a, b = E.load_split(root, NAME, split), E.load_split(tmp_path, "verbose", split)
+        assert len(a) == len(b)
+        for ea, eb in zip(a, b):
+            assert ea.episode_id == eb.episode_id and ea.scene_id == eb.scene_id
+            assert ea.start_position == eb.start_position and ea.reference_path == eb.reference_path
+            assert ea.start_rotation == eb.start_rotation
+            words["r2r"].append(len(ea.instruction.instruction_text.split()))
+            words["verbose"].append(len(eb.instruction.instruction_text.split()))
+    # the verbose style says every clause; the R2R-like one drops optional ones, never adds
+    assert all(r <= v + 2 for r, v in zip(words["r2r"], words["verbose"]))
+    assert np.mean(words["r2r"]) < np.mean(words["verbose"]) - 5
+
+
+def test_r2r_style_mean_length_on_a_larger_sample(tmp_path):
+    """R2R's instructions average about 29 words; the default style aims at 25-35."""
+    generate_dataset(tmp_path, "len", num_houses=6, episodes_per_house=15, seed=21, progress=False)
+    texts = [e.instruction.instruction_text for s in E.SPLITS for e in E.load_split(tmp_path, "len", s)]
+    mean = float(np.mean([len(t.split()) for t in texts]))
+    assert 25.0 <= mean <= 35.0, mean
+    # still grounded: every instruction ends at a named object or room; most name a room they enter
+    assert all(re.search(r"\b(stop|wait|your goal)\b", t.lower()) for t in texts)
+    assert np.mean([bool(re.search(r"\b(into|enter) the\b", t.lower())) for t in texts]) > 0.6
+
+
+def test_extra_train_houses_keep_the_evaluation_episodes(data, tmp_path):
+    """Growing the train split (ladder rung 3) leaves val_seen/val_unseen/test untouched."""
+    root, _ = data
+    stats = generate_dataset(tmp_path, NAME, progress=False, extra_train_houses=2, **KW)
+    small = len({e.scene_id for e in E.load_split(root, NAME, "train")})
+    assert len({e.scene_id for e in E.load_split(tmp_path, NAME, "train")}) == small + 2
+    assert stats["houses"] == KW["num_houses"] + 2
+    for split in ("val_seen", "val_unseen", "test"):
+        a, b = E.load_split(root, NAME, split), E.load_split(tmp_path, NAME, split)
+        assert [(e.episode_id, e.scene_id, e.start_position, e.reference_path, e.instruction.instruction_text)
+                for e in a] == [(e.episode_id, e.scene_id, e.start_position, e.reference_path,
+                                 e.instruction.instruction_text) for e in b]
+    with pytest.raises(Exception, match="extra_train_houses"):
+        generate_dataset(tmp_path, "bad", progress=False, extra_train_houses=-1, **KW)
+    with pytest.raises(Exception, match="instruction_style"):
+        generate_dataset(tmp_path, "bad", progress=False, instruction_style="haiku", **KW)

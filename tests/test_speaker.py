@@ -134,3 +134,26 @@ def test_random_paths_are_grounded(seed):
             check_grounded(u.text, scene, pts[-1])
             if u.stop_object is not None:
                 assert math.dist((u.stop_object.center[0], u.stop_object.center[2]), (pts[-1][0], pts[-1][2])) <= 3.0
+
+
+def test_r2r_style_keeps_turns_rooms_and_stop_and_meets_its_budget():
+    """Across rooms with landmarks: the short style drops landmarks, never turns or rooms."""
+    from vlnsim.episodes.speaker import SpeakerConfig, fit_length
+
+    scene = toy_scene()
+    path = [[0.5, 0, 1.0], [3.0, 0, 1.0], [5.0, 0, 1.0], [5.0, 0, 3.0], [8.0, 0, 3.0], [9.0, 0, 1.5]]
+    long = Speaker(scene, SpeakerConfig(style="verbose")).describe(path, -math.pi / 2, np.random.default_rng(3)).text
+    short_sp = Speaker(scene, SpeakerConfig(style="r2r", target_words=8, words_sd=0, min_words=1))
+    short = short_sp.describe(path, -math.pi / 2, np.random.default_rng(3)).text.lower()
+    assert len(short.split()) < len(long.split())
+    for room in ("hallway", "kitchen"):
+        assert room in short, short
+    assert re.search(r"\b(left|right|around)\b", short), short
+    check_grounded(short, scene, path[-1])
+    # fit_length against a hand count: words + one connective per clause
+    clauses = [(9, "turn left", None), (0, "walk forward about 3 meters", None), (2, "walk past the red table", None)]
+    assert fit_length(clauses, 100) == clauses
+    assert fit_length(clauses, 9) == [clauses[0], clauses[2]]          # 3 + 5 = 8 words + connectives
+    assert fit_length(clauses, 1) == [clauses[0]]                       # a kept clause is never dropped
+    with pytest.raises(Exception, match="style"):
+        SpeakerConfig(style="haiku")

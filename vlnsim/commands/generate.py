@@ -19,6 +19,10 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1; output does not depend on it)")
     p.add_argument("--exact-expert", action="store_true",
                    help="re-plan the expert's path every step for the _gt actions (slow; default follows the reference path)")
+    p.add_argument("--instruction-style", choices=("r2r", "verbose"), default="r2r",
+                   help="r2r: R2R-like lengths, about 29 words (default); verbose: every clause, about 54 words")
+    p.add_argument("--extra-train-houses", type=int, default=0, metavar="N",
+                   help="N more houses in the train split only; val/test episodes stay those of --houses (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--setting", choices=("continuous", "discrete"), default="continuous",
                    help="continuous VLN-CE episodes (default) or discrete R2R: navigation graphs in "
@@ -40,7 +44,8 @@ def main(args: argparse.Namespace) -> int:
                              episodes_per_house=args.episodes_per_house, seed=args.seed, workers=args.workers,
                              version=args.version, progress=not args.quiet, min_distance=args.min_distance,
                              max_distance=args.max_distance, num_rooms=args.rooms,
-                             exact_expert=args.exact_expert)
+                             exact_expert=args.exact_expert, instruction_style=args.instruction_style,
+                             extra_train_houses=args.extra_train_houses)
     print(f"wrote {stats['episodes']} episodes over {stats['houses']} houses to {stats['data_dir']} "
           f"in {stats['seconds']:.1f} s (vocabulary {stats['vocab_size']} words)")
     for split, s in stats["splits"].items():

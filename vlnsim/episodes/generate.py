@@ -68,6 +68,12 @@ class GenerationConfig:
         target_distance: preferred geodesic distance (m); each pair aims at a draw from
             N(target, 3) within the range; houses cap long draws, so the mean lands
             near R2R's ~10 m.
+        extra_train_houses: houses added to the train split after the ``num_houses``
+            split houses (indices ``num_houses`` ...). Every house is drawn from its own
+            seed, so a dataset grown this way keeps the val_seen, val_unseen and test
+            episodes of the ``num_houses`` dataset exactly, and trains on more houses.
+        instruction_style: the speaker's style, "r2r" (R2R-like length, ~29 words) or
+            "verbose" (every clause, ~54 words); see ``vlnsim.episodes.speaker``.
         vocab_min_count: minimum train-split count for a word to enter the vocabulary.
         tokenizer_vocab_size: WordPiece vocabulary size.
     """
@@ -88,6 +94,8 @@ class GenerationConfig:
     goal_candidates: int = 32
     eval_per_start: int = 3
     target_distance: float = 12.5
+    extra_train_houses: int = 0
+    instruction_style: str = "r2r"
     vocab_min_count: int = 1
     tokenizer_vocab_size: int = 800
 
@@ -101,6 +109,12 @@ class GenerationConfig:
                                   "expected 0 <= min_distance < max_distance < inf")
         if not (isinstance(self.instructions_per_path, int) and self.instructions_per_path >= 1):
             raise ConfigError(f"instructions_per_path={self.instructions_per_path!r}; expected an integer >= 1")
+        if not (isinstance(self.extra_train_houses, int) and self.extra_train_houses >= 0):
+            raise ConfigError(f"extra_train_houses={self.extra_train_houses!r}; expected an integer >= 0")
+        from .speaker import STYLES
+
+        if self.instruction_style not in STYLES:
+            raise ConfigError(f"instruction_style={self.instruction_style!r}; expected one of {', '.join(STYLES)}")
 
 
 @dataclass
@@ -156,9 +170,10 @@ def plan_jobs(cfg: GenerationConfig, data_root: PathLike) -> List[HouseJob]:
     """Per-house work items (pure function of the config)."""
     paths_per_house = math.ceil(cfg.episodes_per_house / cfg.instructions_per_path)
     jobs = []
-    for i, role in enumerate(assign_houses(cfg.num_houses, cfg.unseen_fraction)):
+    roles = assign_houses(cfg.num_houses, cfg.unseen_fraction) + ["train"] * cfg.extra_train_houses
+    for i, role in enumerate(roles):
         n_vs = 0
-        if role == "train":
+        if role == "train" and i < cfg.num_houses:  # extra train houses add no val_seen paths
             n_vs = max(1, int(round(cfg.val_seen_fraction * paths_per_house))) if paths_per_house > 1 else 0
         jobs.append(HouseJob(i, cfg.seed * 10000 + i, role, paths_per_house, n_vs, str(data_root), asdict(cfg)))
     return jobs
@@ -227,7 +242,7 @@ def generate_house_paths(job: HouseJob) -> Tuple[List[PathRecord], Dict[str, Any
     from ..scene.house import generate_house
     from ..scene.io import load_scene, save_scene
     from ..simulator import Simulator
-    from .speaker import Speaker
+    from .speaker import Speaker, SpeakerConfig
 
     cfg = GenerationConfig(**job.config)
     t0 = time.perf_counter()
@@ -241,8 +256,11 @@ def generate_house_paths(job: HouseJob) -> Tuple[List[PathRecord], Dict[str, Any
     scene = load_scene(scene_path)
     sim = Simulator(scene, sensors=[])
     pf = sim.pathfinder
-    speaker = Speaker(scene)
+    speaker = Speaker(scene, SpeakerConfig(style=cfg.instruction_style))
     rng = np.random.default_rng([cfg.seed, job.house_seed])
+    # the speaker draws from its own stream, so the paths do not depend on the wording
+    # (datasets in two styles share their episodes exactly)
+    speaker_rng = np.random.default_rng([cfg.seed, job.house_seed, 1])
     where = f"house {house_name(job.house_seed)} (seed {job.house_seed})"
     records: List[PathRecord] = []
     failures = 0
@@ -260,7 +278,7 @@ def generate_house_paths(job: HouseJob) -> Tuple[List[PathRecord], Dict[str, Any
             failures += 1
         else:
             raise GenerationError(f"{where}: the expert failed to reach 5 sampled goals within {MAX_EXPERT_STEPS} steps")
-        utts = speaker.instructions(path, yaw, rng, count=cfg.instructions_per_path)
+        utts = speaker.instructions(path, yaw, speaker_rng, count=cfg.instructions_per_path)
         r0, r1 = scene.room_at(start[0], start[2]), scene.room_at(goal[0], goal[2])
         records.append(PathRecord(
             split=split, house_index=job.index, scene_id=scene_id, start_position=[float(v) for v in start],

@@ -10,6 +10,13 @@ entries and exits are named; turns are given relative to the current heading
 clause naming an object whose centre is within ``stop_distance`` of the goal, or the
 goal's room when there is none.
 
+Two styles (``SpeakerConfig.style``): ``"r2r"`` (the default) writes instructions of
+R2R's length (R2R averages about 29 words; the target length of each instruction is drawn
+from N(``target_words``, ``words_sd``)): every turn, every room entered and the stop clause
+are always said, and landmark and distance clauses are dropped, least useful first,
+until the instruction fits its target length. ``"verbose"`` says every clause (about 54
+words on the procedural houses), as the first datasets did.
+
 Sufficiency by construction: every object named is a ``SceneObject`` of the scene
 (returned in ``Utterance.landmarks`` / ``.stop_object`` for checks) and the stop
 object's centre lies within ``stop_distance`` (< 3 m, the success radius) of the goal.
@@ -28,6 +35,9 @@ from . import phrases as P
 STRUCTURAL = frozenset({"wall", "floor", "ceiling", "door_frame", "doorway", "door", "window", "stairs"})
 # overhead fixtures: R2R-style walkers look ahead, not up
 NOT_LANDMARKS = frozenset({"ceiling lamp", "ceiling light", "ceiling fan"})
+STYLES = ("r2r", "verbose")
+# clause priorities of the "r2r" style: lower ones are dropped first to meet the length
+_PLAIN, _EXIT, _LANDMARK, _KEEP = 0, 1, 2, 9
 
 
 @dataclass
@@ -43,6 +53,10 @@ class SpeakerConfig:
         simplify_tolerance: Ramer-Douglas-Peucker tolerance (m) for the path polyline.
         min_leg: path vertices closer than this (m, along the path) to the previous kept
             vertex are dropped, so a jog around a door frame reads as one turn.
+        style: "r2r" (R2R-like length, the default) or "verbose" (every clause).
+        target_words: mean target length (words) of an "r2r" instruction.
+        words_sd: standard deviation of the target length.
+        min_words: the target length is never drawn below this.
     """
 
     turn_threshold: float = 30.0
@@ -52,6 +66,19 @@ class SpeakerConfig:
     stop_distance: float = 2.5
     simplify_tolerance: float = 0.15
     min_leg: float = 0.6
+    style: str = "r2r"
+    target_words: float = 29.0
+    words_sd: float = 6.0
+    min_words: int = 14
+
+    def __post_init__(self) -> None:
+        from ..errors import ConfigError
+
+        if self.style not in STYLES:
+            raise ConfigError(f"speaker style={self.style!r}; expected one of {', '.join(STYLES)}")
+        if not (self.target_words > 0 and self.words_sd >= 0 and self.min_words >= 1):
+            raise ConfigError(f"speaker target_words={self.target_words!r}, words_sd={self.words_sd!r}, "
+                              f"min_words={self.min_words!r}; expected target_words > 0, words_sd >= 0, min_words >= 1")
 
 
 @dataclass
@@ -267,7 +294,8 @@ class Speaker:
             legs = self.legs(path, start_heading)
         goal = path[-1]
         utt = Utterance(text="")
-        clauses: List[str] = []
+        verbose = self.config.style == "verbose"
+        clauses: List[Tuple[int, str, Optional[SceneObject]]] = []  # (priority, text, landmark)
         start_room = self.room_of(path[0][0], path[0][2])
         prev_room = start_room
         stops = self.stop_candidates(goal)
@@ -278,12 +306,12 @@ class Speaker:
         used: List[int] = [self.furniture[stop_i].id] if stop_i is not None else []
         for k, leg in enumerate(legs):
             if leg.turn != 0.0:
-                clauses.append(self._turn_clause(leg.turn, rng))
+                clauses.append((_KEEP, self._turn_clause(leg.turn, rng), None))
             if k > 0 and leg.room is not None and not _same_room(leg.room, prev_room):
                 # leaving is said where it happens: at the change, before naming the new room
                 if prev_room is not None and prev_room.type != leg.room.type and rng.random() < 0.35:
-                    clauses.append(P.choice(rng, P.EXIT_ROOM).format(room=P.room_name(prev_room.type)))
-                clauses.append(P.choice(rng, P.ENTER_ROOM).format(room=P.room_name(leg.room.type)))
+                    clauses.append((_EXIT, P.choice(rng, P.EXIT_ROOM).format(room=P.room_name(prev_room.type)), None))
+                clauses.append((_KEEP, P.choice(rng, P.ENTER_ROOM).format(room=P.room_name(leg.room.type)), None))
                 utt.rooms.append(leg.room)
             if leg.room is not None:
                 prev_room = leg.room
@@ -291,19 +319,22 @@ class Speaker:
             if cands and (rng.random() < detail or (k == len(legs) - 1 and leg.turn == 0.0 and not clauses)):
                 i = cands[0] if len(cands) == 1 or rng.random() < 0.7 else cands[1]
                 used.append(self.furniture[i].id)
-                utt.landmarks.append(self.furniture[i])
-                clauses.append(self._move_clause(leg, self.furniture[i], rng))
+                clauses.append((_LANDMARK, self._move_clause(leg, self.furniture[i], rng), self.furniture[i]))
             elif leg.length >= 3.0 or not clauses:
-                clauses.append(self._plain_move_clause(leg, rng))
+                clauses.append((_PLAIN, self._plain_move_clause(leg, rng), None))
         if stop_i is not None:
             utt.stop_object = self.furniture[stop_i]
-            clauses.append(P.choice(rng, P.STOP_AT).format(lm=P.object_name(self.furniture[stop_i])))
+            stop = P.choice(rng, P.STOP_AT).format(lm=P.object_name(self.furniture[stop_i]))
         else:
             room = self.room_of(goal[0], goal[2])
             utt.stop_room = room
             name = P.room_name(room.type) if room is not None else "hallway"
-            clauses.append(P.choice(rng, P.STOP_IN_ROOM).format(room=name))
-        utt.text = P.join_clauses(clauses, rng)
+            stop = P.choice(rng, P.STOP_IN_ROOM).format(room=name)
+        if not verbose:
+            target = max(float(self.config.min_words), rng.normal(self.config.target_words, self.config.words_sd))
+            clauses = fit_length(clauses, target - len(stop.split()))
+        utt.landmarks = [lm for _, _, lm in clauses if lm is not None]
+        utt.text = P.join_clauses([c for _, c, _ in clauses] + [stop], rng)
         return utt
 
     def _turn_clause(self, turn: float, rng: np.random.Generator) -> str:
@@ -340,6 +371,29 @@ class Speaker:
                 utt = self.describe(path, start_heading, rng, details[k % len(details)], legs)
             out.append(utt)
         return out
+
+
+def fit_length(clauses: List[Tuple[int, str, Optional[SceneObject]]], budget: float
+               ) -> List[Tuple[int, str, Optional[SceneObject]]]:
+    """Drop optional clauses until the words (plus one connective per clause) fit ``budget``.
+
+    Turns and room entries (priority ``_KEEP``) are never dropped, so a long path keeps a
+    long instruction, as in R2R. Among optional clauses the lowest priority goes first
+    (distances, then room exits, then landmarks), and within a priority the earliest
+    (the end of a path, where the agent has to stop, is described best). One clause
+    is always kept so the instruction says more than where to stop.
+    """
+    out = list(clauses)
+
+    def words() -> float:
+        return sum(len(c.split()) + 1 for _, c, _ in out)
+
+    while words() > budget:
+        optional = [j for j, (prio, _, _) in enumerate(out) if prio != _KEEP]
+        if not optional or len(out) == 1:
+            break
+        del out[min(optional, key=lambda j: (out[j][0], j))]
+    return out
 
 
 def _same_room(a: Optional[Room], b: Optional[Room]) -> bool:
