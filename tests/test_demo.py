@@ -5,6 +5,7 @@ trains the CMA agent for one DAgger iteration, evaluates it and the three baseli
 renders a rollout video and checks the summary against the per-agent metrics files.
 """
 import json
+import re
 
 import imageio.v3 as iio
 import pytest
@@ -19,7 +20,8 @@ def demo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     argv = [
         "demo", "--data-root", str(root / "data"), "--out", str(root / "out"),
-        "--houses", "5", "--episodes-per-house", "6", "--eval-episodes", "4", "--rollouts", "1",
+        "--houses", "5", "--episodes-per-house", "6", "--extra-train-houses", "1", "--eval-episodes", "4",
+        "--rollouts", "2",
         "--train-set", "trainer.iterations=1", "--train-set", "trainer.episodes_per_iteration=6",
         "--train-set", "trainer.epochs_per_iteration=1", "--train-set", "trainer.num_envs=2",
         "--train-set", "eval.episodes=2",
@@ -32,12 +34,13 @@ def test_demo_writes_summary_metrics_and_videos(demo_run, capsys):
     root, _ = demo_run
     out = root / "out"
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary) == {"cma", "random", "forward-only", "expert"}
+    # the two ablations run by default
+    assert set(summary) == {"cma", "cma (no instruction)", "cma (no vision)", "random", "forward-only", "expert"}
     for name, metrics in summary.items():
         assert METRIC_KEYS <= set(metrics), name
         assert 0.0 <= metrics["sr"] <= 1.0 and 0.0 <= metrics["spl"] <= metrics["sr"] + 1e-9
         # the summary is exactly the metrics.json the eval command wrote
-        eval_dir = out / "eval" / name
+        eval_dir = out / "eval" / name.replace(" (", "_").replace(" ", "_").rstrip(")")  # "cma (no vision)" -> cma_no_vision
         assert json.loads((eval_dir / "metrics.json").read_text()) == metrics
         lines = (eval_dir / "episodes.jsonl").read_text().splitlines()
         assert len(lines) == metrics["episodes"] == 4
@@ -46,6 +49,16 @@ def test_demo_writes_summary_metrics_and_videos(demo_run, capsys):
     assert summary["expert"]["spl"] >= max(summary["random"]["spl"], summary["forward-only"]["spl"])
     videos = sorted((out / "videos").glob("*/*.mp4"))
     assert {v.parent.name for v in videos} == {"cma", "expert"}
+    # one video per reference path: the two rendered episodes are on different paths
+    from vlnsim.episodes import load_split
+
+    traj = {str(e.episode_id): e.trajectory_id for e in load_split(root / "data", "procgen_r2r", "val_unseen")}
+    rendered = [json.loads(l)["episode_id"] for l in (out / "eval" / "cma" / "episodes.jsonl").read_text().splitlines()]
+    cma_videos = sorted((out / "videos" / "cma").glob("*.mp4"))
+    assert len(cma_videos) == 2
+    ids = [re.search(r"_ep(\w+?)_", v.name).group(1) for v in cma_videos]
+    assert all(i in rendered for i in ids), (ids, rendered)
+    assert traj[ids[0]] != traj[ids[1]]
     frames = iio.imread(videos[0])
     assert frames.ndim == 4 and frames.shape[-1] == 3 and len(frames) >= 2
     assert list((out / "train").rglob("*.safetensors")), "no safetensors checkpoint written"

@@ -23,6 +23,7 @@ from typing import Dict, List
 from vlnsim.io_utils import atomic_write_text
 
 TABLE_KEYS = ("sr", "spl", "ndtw", "osr", "ne", "tl")
+DEMO_EXTRA_TRAIN_HOUSES = 70
 
 
 def _run(argv: List[str]) -> None:
@@ -55,6 +56,20 @@ def format_table(summary: Dict[str, Dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def distinct_paths(data_root: Path, dataset: str, split: str, ids: List[str]) -> List[str]:
+    """``ids`` in order, keeping the first episode of each reference path (trajectory)."""
+    from vlnsim.episodes import load_split
+
+    trajectory = {str(e.episode_id): e.trajectory_id for e in load_split(data_root, dataset, split)}
+    seen, out = set(), []
+    for i in ids:
+        t = trajectory.get(str(i), i)
+        if t not in seen:
+            seen.add(t)
+            out.append(i)
+    return out
+
+
 def main(args: argparse.Namespace) -> int:
     t_start = time.perf_counter()
     out = Path(args.out)
@@ -75,7 +90,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         _run(["generate", "--name", args.dataset, "--houses", str(args.houses),
               "--episodes-per-house", str(args.episodes_per_house), "--seed", str(args.seed),
-              "--data-root", str(data_root)])
+              "--extra-train-houses", str(args.extra_train_houses), "--data-root", str(data_root)])
     print(f"[{time.perf_counter() - t:.0f} s]")
 
     # 2. training ---------------------------------------------------------------
@@ -112,8 +127,10 @@ def main(args: argparse.Namespace) -> int:
     if args.rollouts > 0:
         # The CMA agent sees at its training resolution (the demo config's 64x64).
         cma = ["--ckpt", str(run_dir), "--width", str(args.agent_resolution), "--height", str(args.agent_resolution)]
-        # render evaluated episodes, so the report shows each video on its episode's page
+        # render evaluated episodes, so the report shows each video on its episode's page,
+        # one per reference path (a path has three instructions)
         ids = [json.loads(l)["episode_id"] for l in (out / "eval" / "cma" / "episodes.jsonl").read_text().splitlines()]
+        ids = distinct_paths(data_root, args.dataset, args.split, ids)
         pick = ["--set", f"episode_ids=[{','.join(ids[: args.rollouts])}]"] if ids else []
         for name, who in (("cma", cma), ("expert", ["--agent", "expert"])):
             vdir = out / "videos" / name
@@ -158,9 +175,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-episodes", type=int, default=100, help="episodes per evaluation (default 100; 0 = all)")
     p.add_argument("--rollouts", type=int, default=2, help="videos per agent (default 2)")
     p.add_argument("--agent-resolution", type=int, default=64, help="sensor size the demo agent was trained at (default 64)")
-    p.add_argument("--ablations", action="store_true",
-                   help="also evaluate the agent with the instruction replaced by padding and with images blanked "
-                        "(the blind agent rarely stops, so this adds several minutes)")
+    p.add_argument("--extra-train-houses", type=int, default=DEMO_EXTRA_TRAIN_HOUSES, metavar="N",
+                   help=f"houses added to the train split only (default {DEMO_EXTRA_TRAIN_HOUSES}; "
+                        "more data is the cheapest gain of the ladder, README 'Ladder')")
+    p.add_argument("--no-ablations", dest="ablations", action="store_false",
+                   help="skip the evaluations with the instruction replaced by padding and with images blanked "
+                        "(they show what the agent relies on; on by default)")
     p.add_argument("--seed", type=int, default=0, help="seed of dataset generation and evaluation (default 0)")
     p.add_argument("--train-set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training config field (repeatable), e.g. trainer.iterations=2")
