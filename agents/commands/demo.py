@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -34,6 +35,48 @@ def _run(argv: List[str]) -> None:
     rc = cli_main(argv)
     if rc != 0:
         raise SystemExit(f"vlnsim demo: step 'vlnsim {argv[0]}' failed with exit code {rc}")
+
+
+def run_parallel(commands: Dict[str, List[str]], jobs: int, log_dir: Path) -> None:
+    """Run independent ``vlnsim`` commands, ``jobs`` at a time, each in its own process.
+
+    With one job they run in this process, one after the other (output as it comes).
+    Otherwise each writes its output to ``<log_dir>/<name>.log``; the last line of each is
+    printed when it finishes, and a failure names the command and its log.
+    """
+    if jobs <= 1:
+        for cmd in commands.values():
+            _run(cmd)
+        return
+    import subprocess
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    pending = list(commands.items())
+    running: List = []
+    while pending or running:
+        while pending and len(running) < jobs:
+            name, cmd = pending.pop(0)
+            log = log_dir / f"{_dirname(name)}.log"
+            print(f"$ vlnsim {' '.join(cmd)}   (output: {log})", flush=True)
+            fh = open(log, "w")
+            proc = subprocess.Popen([sys.executable, "-c", "import sys; from vlnsim.cli import main; sys.exit(main())",
+                                     *cmd, "--no-progress"], stdout=fh, stderr=subprocess.STDOUT)
+            running.append((name, cmd, log, fh, proc))
+        time.sleep(0.2)
+        for item in list(running):
+            name, cmd, log, fh, proc = item
+            if proc.poll() is None:
+                continue
+            fh.close()
+            running.remove(item)
+            if proc.returncode != 0:
+                for _, _, _, f2, p2 in running:
+                    p2.kill()
+                    f2.close()
+                raise SystemExit(f"vlnsim demo: step 'vlnsim {' '.join(cmd)}' failed with exit code "
+                                 f"{proc.returncode}; its output is in {log}")
+            lines = log.read_text().strip().splitlines()
+            print(f"  {name}: {lines[-1] if lines else 'done'}", flush=True)
 
 
 def _stage(title: str) -> float:
@@ -74,6 +117,10 @@ def main(args: argparse.Namespace) -> int:
     t_start = time.perf_counter()
     out = Path(args.out)
     data_root = Path(args.data_root)
+    if args.jobs < 1:
+        from vlnsim.errors import ConfigError
+
+        raise ConfigError(f"--jobs {args.jobs}; expected an integer >= 1")
     if args.fresh:
         shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(data_root / "datasets" / args.dataset, ignore_errors=True)
@@ -90,7 +137,8 @@ def main(args: argparse.Namespace) -> int:
     else:
         _run(["generate", "--name", args.dataset, "--houses", str(args.houses),
               "--episodes-per-house", str(args.episodes_per_house), "--seed", str(args.seed),
-              "--extra-train-houses", str(args.extra_train_houses), "--data-root", str(data_root)])
+              "--extra-train-houses", str(args.extra_train_houses), "--workers", str(max(1, args.jobs)),
+              "--data-root", str(data_root)])
     print(f"[{time.perf_counter() - t:.0f} s]")
 
     # 2. training ---------------------------------------------------------------
@@ -110,15 +158,18 @@ def main(args: argparse.Namespace) -> int:
 
     for b in BASELINES.names():
         agents[b] = ["--agent", b]
-    summary: Dict[str, Dict[str, float]] = {}
+    commands = {}
     for name, who in agents.items():
-        eval_dir = out / "eval" / _dirname(name)
-        cmd = ["eval", *who, "--split", args.split, "--out", str(eval_dir), "--data-root", str(data_root),
-               "--dataset", args.dataset, "--seed", str(args.seed)]
+        cmd = ["eval", *who, "--split", args.split, "--out", str(out / "eval" / _dirname(name)),
+               "--data-root", str(data_root), "--dataset", args.dataset, "--seed", str(args.seed)]
         if args.eval_episodes:
             cmd += ["--episodes", str(args.eval_episodes)]
-        _run(cmd)
-        summary[name] = json.loads((eval_dir / "metrics.json").read_text())
+        commands[name] = cmd
+    # the blind agent rarely stops (500 steps an episode): the longest jobs start first
+    slow_first = sorted(commands, key=lambda n: (n != "cma (no vision)", n != "cma (no instruction)", n != "cma"))
+    run_parallel({n: commands[n] for n in slow_first}, args.jobs, out / "eval")
+    summary: Dict[str, Dict[str, float]] = {
+        name: json.loads((out / "eval" / _dirname(name) / "metrics.json").read_text()) for name in agents}
     print(f"[{time.perf_counter() - t:.0f} s]")
 
     # 4. videos --------------------------------------------------------------------
@@ -182,6 +233,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skip the evaluations with the instruction replaced by padding and with images blanked "
                         "(they show what the agent relies on; on by default)")
     p.add_argument("--seed", type=int, default=0, help="seed of dataset generation and evaluation (default 0)")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
+                   help="evaluations run N at a time in separate processes (default: min(2, CPU cores)); "
+                        "1 runs them in this process")
     p.add_argument("--train-set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training config field (repeatable), e.g. trainer.iterations=2")
     p.add_argument("--fresh", action="store_true", help="start over: delete the demo dataset and outputs first")
