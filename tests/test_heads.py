@@ -48,26 +48,34 @@ def test_answer_vocab_top_n_and_soft_targets():
         {"": "2", "count": "2", "color": "red"}
 
 
-def test_vqa_head_loss_falls_overfitting(encoder):
+@pytest.mark.parametrize("inputs,positions,extra", [("cls", False, 0), ("cls+image", True, 1)])
+def test_vqa_head_loss_falls_overfitting(encoder, inputs, positions, extra):
     torch.manual_seed(1)
     images = random_images(4, seed=1)
     answers = ["bedroom", "2", "white", "bed"]
     vocab = AnswerVocab(["bedroom", "2", "white", "bed", "kitchen", "3"])
     feats = TowerCache(encoder, images, QUESTIONS)
     freeze_towers(encoder)
-    head = VQAHead(encoder.config.fusion_hidden, len(vocab), dropout=0.0)
+    head = VQAHead(encoder.config.fusion_hidden, len(vocab), dropout=0.0, inputs=inputs, image_positions=positions,
+                   image_width=encoder.vision_hidden, image_tokens=encoder.grid ** 2 + 1, extra_layers=extra,
+                   fusion_config=encoder.fusion_config)
     targets = torch.stack([vocab.targets([a] * 10) for a in answers])
+    if inputs == "cls":  # the UNITER head is exactly a classifier on the fused [CLS]
+        with torch.no_grad():
+            fused = encoder.fuse(feats.images(range(4)), feats.texts(range(4))).hidden_states[:, 0]
+            assert torch.equal(head.answer_logits(encoder, feats.images(range(4)), feats.texts(range(4))), head(fused))
 
     def loss():
-        fused = encoder.fuse(feats.images(range(4)), feats.texts(range(4)))
-        return VQAHead.loss(head(fused.hidden_states[:, 0]), targets)
+        return VQAHead.loss(head.answer_logits(encoder, feats.images(range(4)), feats.texts(range(4))), targets)
 
     params = list(head.parameters()) + [p for p in encoder.fusion.parameters()]
     losses = _steps(params, loss, 60, 3e-3)
     assert losses[-1] < 0.2 * losses[0]
+    if positions:
+        assert head.image_pos.grad is not None and head.image_pos.grad.abs().sum() > 0
     with torch.no_grad():
-        fused = encoder.fuse(feats.images(range(4)), feats.texts(range(4)))
-        assert predict_answers(head(fused.hidden_states[:, 0]), vocab) == answers
+        logits = head.answer_logits(encoder, feats.images(range(4)), feats.texts(range(4)))
+        assert predict_answers(logits, vocab) == answers
 
 
 def test_retrieval_loss_falls_overfitting(encoder):
@@ -161,7 +169,11 @@ def test_caption_vocab_maps_back_to_tokenizer_ids(encoder):
 def test_task_model_round_trip(encoder, tmp_path):
     images = random_images(3, seed=6)
     vocab = AnswerVocab(["bedroom", "2", "white"])
-    vqa = TaskModel.build("vqa", encoder, VQAHeadConfig(num_answers=3), answers=vocab, seed=1)
+    vqa = TaskModel.build("vqa", encoder, VQAHeadConfig(num_answers=3, inputs="cls+image", image_positions=True,
+                                                        extra_layers=1),
+                          answers=vocab, seed=1)
+    with torch.no_grad():
+        vqa.head.image_pos.normal_()  # a non-zero learned embedding must survive the round trip
     cap_cfg = CaptionHeadConfig(num_layers=1, num_heads=2, hidden_size=32, max_new_tokens=6)
     cap = TaskModel.build("caption", encoder, cap_cfg,
                           caption_vocab=CaptionHead.vocab_from_captions(encoder.tokenizer, CAPTIONS, cap_cfg.prompt))
@@ -175,10 +187,41 @@ def test_task_model_round_trip(encoder, tmp_path):
             assert torch.allclose(tok, tok2)
             if model.task == "vqa":
                 txt = model.encoder.encode_text(model.encoder.tokenize(QUESTIONS[:3]))
-                a = model.head(model.encoder.fuse(tok, txt).hidden_states[:, 0])
+                a = model.head.answer_logits(model.encoder, tok, txt)
                 txt2 = loaded.encoder.encode_text(loaded.encoder.tokenize(QUESTIONS[:3]))
-                b = loaded.head(loaded.encoder.fuse(tok2, txt2).hidden_states[:, 0])
+                b = loaded.head.answer_logits(loaded.encoder, tok2, txt2)
                 assert torch.allclose(a, b, atol=1e-6)
                 assert loaded.answers.answers == vocab.answers
             else:
                 assert loaded.head.caption(tok2) == model.head.caption(tok)
+
+
+def test_vision_split_matches_encode_image_and_trains_top_layers_only(tmp_path):
+    """Cached lower-layer states + the top k layers give exactly ``encode_image``'s outputs,
+    and the task loss reaches the top k vision layers but no lower one."""
+    from agents.heads.features import VisionSplit
+    from agents.vlp import VLPConfig, VLPModel
+    from heads_fixtures import TINY_TEXT, TINY_VISION
+
+    cfg = VLPConfig(vision=None, vision_config=dict(TINY_VISION, num_hidden_layers=3), text=None,
+                    text_config=dict(TINY_TEXT), embed_dim=32, fusion_hidden=32, fusion_layers=1, fusion_heads=2,
+                    max_text_length=32)
+    model = VLPModel.build(cfg, texts=CAPTIONS, work_dir=tmp_path, seed=3).eval()
+    images = random_images(5, seed=7)
+    with torch.no_grad():
+        ref = model.encode_image(images)
+        for k in range(4):
+            split = VisionSplit(model, k)
+            tokens, pooled = split.top(split.bottom(images))
+            assert torch.allclose(tokens, ref.tokens, atol=1e-6) and torch.allclose(pooled, ref.pooled, atol=1e-6)
+    with pytest.raises(Exception, match="vision_trainable_layers=4"):
+        VisionSplit(model, 4)
+    freeze_towers(model, 1)
+    cache = TowerCache(model, images, CAPTIONS[:5], vision_trainable_layers=1)
+    out = cache.images([4, 0, 4])
+    assert torch.allclose(out.tokens, ref.tokens[[4, 0, 4]], atol=1e-6)
+    model.fuse(out, cache.texts([0, 1, 2])).hidden_states.sum().backward()
+    layers = model.vision.vision_model.encoder.layers if hasattr(model.vision, "vision_model") else model.vision.encoder.layers
+    assert layers[2].mlp.fc1.weight.grad is not None and layers[2].mlp.fc1.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in layers[1].parameters())
+    assert all(p.grad is None for p in model.text.parameters())

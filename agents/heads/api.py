@@ -106,8 +106,8 @@ class VisionLanguage:
             raise ValueError(f"{len(images)} images for {len(questions)} questions; expected one image per question")
         feats = TowerCache(m.encoder, _to_uint8(images, m.encoder.image_size), list(questions))
         idx = list(range(len(questions)))
-        fused = m.encoder.fuse(feats.images(idx, self.device), feats.texts(idx, self.device))
-        return predict_answers(m.head(fused.hidden_states[:, 0]), m.answers)
+        logits = m.head.answer_logits(m.encoder, feats.images(idx, self.device), feats.texts(idx, self.device))
+        return predict_answers(logits, m.answers)
 
     @torch.no_grad()
     def caption(self, images: Sequence, **decoding) -> List[str]:

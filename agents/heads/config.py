@@ -54,6 +54,8 @@ class FinetuneConfig:
     """Share of the steps with a linear warm-up before the cosine decay."""
     freeze_towers: bool = True
     """Keep the vision and text towers frozen and their features cached (the CPU setting)."""
+    vision_trainable_layers: int = 0
+    """With ``freeze_towers``: fine-tune the top N vision layers (+ final layer norm) on cached lower-layer states."""
     seed: int = 0
     """Seed of data order, subsampling and the new head."""
     log_every: int = 20
@@ -75,6 +77,8 @@ class FinetuneConfig:
             raise ConfigError(f"lr={self.lr}, head_lr={self.head_lr}; expected positive learning rates")
         if not 0.0 <= self.warmup_fraction < 1.0:
             raise ConfigError(f"warmup_fraction={self.warmup_fraction}; expected [0, 1)")
+        if self.vision_trainable_layers < 0:
+            raise ConfigError(f"vision_trainable_layers={self.vision_trainable_layers}; expected >= 0")
         if self.max_train_images < 0 or self.max_eval_images < 0:
             raise ConfigError("max_train_images / max_eval_images must be >= 0 (0 = all)")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

@@ -64,7 +64,7 @@ def evaluate_vqa_task(model: TaskModel, data: VQASet, features, out_dir: Optiona
         chunk = list(range(s, min(len(qs), s + batch_size)))
         img = features.images([qs[i]["image_index"] for i in chunk], device)
         txt = features.texts(chunk, device)
-        logits = model.head(enc.fuse(img, txt).hidden_states[:, 0])
+        logits = model.head.answer_logits(enc, img, txt)
         for i, a in zip(chunk, predict_answers(logits, model.answers)):
             preds[qs[i]["question_id"]] = a
     anns = data.annotations()

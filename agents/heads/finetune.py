@@ -56,7 +56,8 @@ def load_split(cfg: FinetuneConfig, split: str, max_images: int, source: Optiona
     return load_image_text(src, split, root, max_images, cfg.seed)
 
 
-def build_features(model: VLPModel, data, frozen: bool, progress: bool = False, task: str = ""):
+def build_features(model: VLPModel, data, frozen: bool, progress: bool = False, task: str = "",
+                   vision_trainable_layers: int = 0):
     """Cached (frozen towers) or live features over a split's images and texts."""
     images = load_images(data.paths, size=model.image_size)
     if isinstance(data, VQASet):
@@ -64,7 +65,7 @@ def build_features(model: VLPModel, data, frozen: bool, progress: bool = False, 
     else:  # the caption decoder reads raw captions: no text-tower states needed
         texts = data.flat()[0] if task != "caption" else []
     if frozen:
-        return TowerCache(model, images, texts, progress=progress)
+        return TowerCache(model, images, texts, progress=progress, vision_trainable_layers=vision_trainable_layers)
     return LiveFeatures(model, images, texts)
 
 
@@ -100,7 +101,7 @@ def _loss(task_model: TaskModel, features, texts: List[str], task: str, text_idx
     if task == "vqa":
         img = features.images(image_idx.tolist(), device)
         txt = features.texts(text_idx.tolist(), device)
-        logits = task_model.head(enc.fuse(img, txt).hidden_states[:, 0])
+        logits = task_model.head.answer_logits(enc, img, txt)
         t = targets[torch.as_tensor(text_idx)].to(device)
         loss = VQAHead.loss(logits.float(), t)
         acc = t.gather(1, logits.argmax(1, keepdim=True)).mean()
@@ -164,8 +165,9 @@ def finetune(cfg: FinetuneConfig, run_dir, resume: bool = False, progress: bool 
     train = load_split(cfg, cfg.train_split, cfg.max_train_images)
     task_model = build_task_model(cfg, encoder, train).to(device)
     if cfg.freeze_towers:
-        freeze_towers(encoder)
-    features = build_features(encoder, train, cfg.freeze_towers, progress, cfg.task)
+        freeze_towers(encoder, cfg.vision_trainable_layers)
+    features = build_features(encoder, train, cfg.freeze_towers, progress, cfg.task,
+                              cfg.vision_trainable_layers if cfg.freeze_towers else 0)
     texts = [q["question"] for q in train.questions] if isinstance(train, VQASet) else train.flat()[0]
     targets = None
     if cfg.task == "vqa":

@@ -58,7 +58,10 @@ class TaskModel(nn.Module):
             if task == "vqa":
                 if answers is None:
                     raise ConfigError("a VQA head needs its answer vocabulary (AnswerVocab)")
-                head = VQAHead(encoder.config.fusion_hidden, len(answers), head_config.hidden_mult, head_config.dropout)
+                head = VQAHead(encoder.config.fusion_hidden, len(answers), head_config.hidden_mult, head_config.dropout,
+                               inputs=head_config.inputs, image_positions=head_config.image_positions,
+                               image_width=encoder.vision_hidden, image_tokens=encoder.grid ** 2 + 1,
+                               extra_layers=head_config.extra_layers, fusion_config=encoder.fusion_config)
             elif task == "caption":
                 head = CaptionHead(head_config, encoder.tokenizer, encoder.vision_hidden, encoder.text, caption_vocab)
             else:

@@ -5,6 +5,12 @@ LayerNorm → Linear(2D, N)``; targets are VQA v2 soft scores, an answer given b
 the humans scoring ``min(1, c/3)``, trained with binary cross-entropy (summed over the N
 answers, averaged over the batch, as UNITER does). Answers are normalised with the
 official VQA normalisation before counting, so "Two" and "2" are one class.
+
+Options (``VQAHeadConfig``), all off by default (= the UNITER head): ``inputs="cls+image"``
+also feeds the classifier an attention pooling of the image tokens with the fused [CLS]
+as query; ``image_positions`` adds a learned (zero-initialised) position embedding to the
+image tokens entering the fusion; ``extra_layers`` stacks fresh fusion layers on the
+encoder's. ``VQAHead.answer_logits(encoder, image, question)`` runs the whole path.
 """
 from __future__ import annotations
 
@@ -77,6 +83,14 @@ class VQAHeadConfig:
     """Width of the hidden layer as a multiple of the fused width (UNITER: 2)."""
     dropout: float = 0.1
     """Dropout before the output layer."""
+    inputs: str = "cls"
+    """Classifier input: "cls" (the fused [CLS], UNITER) or "cls+image": [CLS] concatenated with a
+    question-conditioned attention pooling of the image tokens (the [CLS] state is the query)."""
+    image_positions: bool = False
+    """Add a learned position embedding (zero-initialised) to the image tokens entering the fusion."""
+    extra_layers: int = 0
+    """Fresh fusion layers (the encoder's fusion layer shape: self-attention over the question,
+    cross-attention to the image) stacked on the encoder's fusion output, for more reasoning depth."""
 
     def validate(self) -> None:
         if self.num_answers < 1:
@@ -85,23 +99,75 @@ class VQAHeadConfig:
             raise ConfigError(f"vqa.hidden_mult={self.hidden_mult}; expected >= 1")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"vqa.dropout={self.dropout}; expected a value in [0, 1)")
+        if self.extra_layers < 0:
+            raise ConfigError(f"vqa.extra_layers={self.extra_layers}; expected >= 0")
+        if self.inputs not in ("cls", "cls+image"):
+            raise ConfigError(f"vqa.inputs={self.inputs!r}; expected 'cls' or 'cls+image'")
 
 
 class VQAHead(nn.Module):
-    """Answer classifier over the fused [CLS] state."""
+    """Answer classifier over the fused [CLS] state (optionally + question-attended image tokens).
 
-    def __init__(self, fused_width: int, num_answers: int, hidden_mult: int = 2, dropout: float = 0.1):
+    Args:
+        fused_width: width D of the fusion encoder.
+        num_answers: N candidate answers.
+        image_width / image_tokens: width and count of the image tokens (for ``inputs="cls+image"``
+            and ``image_positions``).
+    """
+
+    def __init__(self, fused_width: int, num_answers: int, hidden_mult: int = 2, dropout: float = 0.1,
+                 inputs: str = "cls", image_positions: bool = False, image_width: int = 0, image_tokens: int = 0,
+                 extra_layers: int = 0, fusion_config=None):
         super().__init__()
+        self.extra = None
+        if extra_layers:
+            import copy
+
+            from agents.vlp.fusion import FusionEncoder
+
+            if fusion_config is None:
+                raise ConfigError("VQA head: extra_layers needs the encoder's fusion config")
+            cfg = copy.deepcopy(fusion_config)
+            cfg.num_hidden_layers = int(extra_layers)
+            self.extra = FusionEncoder(cfg)
+        if (inputs != "cls" or image_positions) and (image_width < 1 or image_tokens < 1):
+            raise ConfigError(f"VQA head: inputs={inputs!r}, image_positions={image_positions} need the image "
+                              f"token shape; got image_width={image_width}, image_tokens={image_tokens}")
+        self.inputs = inputs
+        in_width = fused_width
+        if inputs == "cls+image":
+            self.image_key = nn.Linear(image_width, fused_width)
+            self.image_value = nn.Sequential(nn.Linear(image_width, fused_width), nn.LayerNorm(fused_width))
+            in_width = 2 * fused_width
+        self.image_pos = nn.Parameter(torch.zeros(1, image_tokens, image_width)) if image_positions else None
         hidden = fused_width * hidden_mult
         self.classifier = nn.Sequential(
-            nn.Linear(fused_width, hidden), nn.GELU(), nn.LayerNorm(hidden), nn.Dropout(dropout),
+            nn.Linear(in_width, hidden), nn.GELU(), nn.LayerNorm(hidden), nn.Dropout(dropout),
             nn.Linear(hidden, num_answers),
         )
         self.num_answers = num_answers
 
-    def forward(self, fused_cls: torch.Tensor) -> torch.Tensor:
-        """(B, D) fused [CLS] -> (B, N) answer logits."""
-        return self.classifier(fused_cls)
+    def forward(self, fused_cls: torch.Tensor, image_tokens: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(B, D) fused [CLS] (+ (B, T, Dv) image tokens for "cls+image") -> (B, N) answer logits."""
+        x = fused_cls
+        if self.inputs == "cls+image":
+            if image_tokens is None:
+                raise ConfigError("VQA head: inputs='cls+image' needs the image tokens")
+            keys = self.image_key(image_tokens)  # (B, T, D)
+            att = torch.softmax((keys @ fused_cls.unsqueeze(-1)).squeeze(-1) / keys.shape[-1] ** 0.5, dim=-1)
+            pooled = (att.unsqueeze(-1) * self.image_value(image_tokens)).sum(1)
+            x = torch.cat([fused_cls, pooled], dim=-1)
+        return self.classifier(x)
+
+    def answer_logits(self, encoder, image, text) -> torch.Tensor:
+        """Logits for (image, question) pairs: ``image`` an ImageOutput (or token tensor), ``text`` a TextOutput."""
+        tokens = image.tokens if hasattr(image, "tokens") else image
+        if self.image_pos is not None:
+            tokens = tokens + self.image_pos.to(tokens.dtype)
+        fused = encoder.fuse(tokens, text).hidden_states
+        if self.extra is not None:
+            fused = self.extra(fused, text.attention_mask, encoder.image_to_fusion(tokens))
+        return self.forward(fused[:, 0], tokens)
 
     @staticmethod
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
