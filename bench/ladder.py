@@ -11,6 +11,7 @@ Run as ``python bench/ladder.py --rungs 1,2,3`` (default: every rung). Rung ``k`
 3. evaluates it on the same ``--episodes`` val_unseen episodes three times with
    ``vlnsim eval``: as trained, with the instruction replaced by padding
    (``--ablate instruction``) and with the images blanked (``--ablate vision``);
+   (an evaluation already written after the run's latest checkpoint is reused);
 4. writes ``<out>/<name>/ladder_row.json`` (metrics, wall times) and, over every rung
    that has a row, ``<out>/ladder.md`` (the Markdown table of the README).
 
@@ -64,6 +65,12 @@ def vlnsim(argv: List[str]) -> Tuple[float, float]:
     return time.perf_counter() - t, (r2.ru_utime - r.ru_utime) + (r2.ru_stime - r.ru_stime)
 
 
+def latest_checkpoint_time(run_dir: Path) -> float:
+    """Modification time of the run's ``checkpoints/latest.json`` (0 when there is none)."""
+    f = run_dir / "checkpoints" / "latest.json"
+    return f.stat().st_mtime if f.is_file() else 0.0
+
+
 def rung_config(k: int) -> Path:
     found = sorted((ROOT / "configs").glob(f"ladder_{k}_*.yaml"))
     if len(found) != 1:
@@ -95,6 +102,15 @@ def run_rung(k: int, out: Path, data_root: Path, episodes: int, fresh: bool) -> 
         row.update({key: old[key] for key in ("train_seconds", "train_cpu_seconds") if key in old})
     for variant, extra in VARIANTS:
         eval_dir = run_dir / f"eval_{variant}"
+        done = eval_dir / "metrics.json"
+        if done.is_file() and json.loads(done.read_text()).get("episodes") == episodes and \
+                done.stat().st_mtime >= latest_checkpoint_time(run_dir):
+            print(f"reusing {done} (newer than the latest checkpoint)")
+            for key in ("eval_seconds", "eval_cpu_seconds"):
+                if variant in old.get(key, {}):
+                    row[key][variant] = old[key][variant]
+            row[variant] = {key: float(json.loads(done.read_text())[key]) for key in (*KEYS, "osr", "ne", "tl")}
+            continue
         wall, cpu = vlnsim(
             ["eval", "--ckpt", str(run_dir), "--split", "val_unseen", "--episodes", str(episodes), "--seed", "0",
              "--data-root", str(data_root), "--out", str(eval_dir), "--no-progress", *extra])
@@ -123,7 +139,9 @@ def table(rows: List[Dict]) -> str:
 def _minutes(row: Dict, what: str) -> str:
     wall, cpu = row[f"{what}_seconds"], row.get(f"{what}_cpu_seconds")
     if isinstance(wall, dict):
-        wall, cpu = sum(wall.values()), (sum(cpu.values()) if cpu else None)
+        if len(wall) < len(VARIANTS):
+            return "-"
+        wall, cpu = sum(wall.values()), (sum(cpu.values()) if cpu and len(cpu) == len(VARIANTS) else None)
     return f"{wall / 60:.1f}" + (f" ({cpu / 60:.1f})" if cpu is not None else "")
 
 
