@@ -44,6 +44,13 @@ DATASETS: Dict[str, List[str]] = {
     "procgen_r2r": [],
     "procgen_r2r_large": ["--extra-train-houses", "170"],
 }
+# run directories the later rungs read, and the command that makes each
+PREREQUISITES = {
+    "runs/ppo_pointnav_cpu": "vlnsim generate --name procgen_pointnav --houses 40 --episodes-per-house 90 --seed 13 "
+                             "--min-distance 1 --max-distance 8 && vlnsim train --config configs/ppo_pointnav_cpu.yaml",
+    "runs/vlp_cpu_run3/final": "vlnsim make-corpus && vlnsim pretrain --config configs/vlp_cpu.yaml "
+                               "--run-dir runs/vlp_cpu_run3   (its final/ directory)",
+}
 VARIANTS = (("full", []), ("no_instruction", ["--ablate", "instruction"]), ("no_vision", ["--ablate", "vision"]))
 KEYS = ("sr", "spl", "ndtw")
 
@@ -85,6 +92,12 @@ def run_rung(k: int, out: Path, data_root: Path, episodes: int, fresh: bool) -> 
     cfg = read_yaml(cfg_path)
     name, dataset = cfg["name"], cfg["env"]["dataset"]
     run_dir = out / name
+    policy = cfg.get("policy", {})
+    for needed in {policy.get("depth", {}).get("pretrained"), policy.get("vision", {}).get("clip"),
+                   policy.get("instruction", {}).get("model")}:
+        if needed in PREREQUISITES and not (ROOT / needed).exists():
+            raise SystemExit(f"ladder: rung {k} ({cfg_path.name}) needs {needed}, which is missing; make it with: "
+                             f"{PREREQUISITES[needed]}")
     if not (data_root / "datasets" / dataset / "v1" / "val_unseen").is_dir():
         if dataset not in DATASETS:
             raise SystemExit(f"ladder: dataset {dataset!r} of {cfg_path.name} is missing and not in DATASETS")
