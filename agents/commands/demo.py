@@ -24,7 +24,7 @@ from typing import Dict, List
 from vlnsim.io_utils import atomic_write_text
 
 TABLE_KEYS = ("sr", "spl", "ndtw", "osr", "ne", "tl")
-DEMO_EXTRA_TRAIN_HOUSES = 70
+DEMO_EXTRA_TRAIN_HOUSES = 170
 
 
 def _run(argv: List[str]) -> None:
