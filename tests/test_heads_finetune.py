@@ -94,6 +94,21 @@ def test_eval_encoder_writes_every_metric(setup, capsys):
                         str(corpus), "--random-encoder", "--steps", "2", "--fresh", "--no-progress", *FAST]) == 0
     m2 = json.loads((out / "metrics.json").read_text())
     assert set(m2["tasks"]) == {"retrieval", "vqa", "caption"} and m2["tasks"]["retrieval"] == before
+    # two calls at once: one read metrics.json before the other wrote its task; neither is lost
+    stale = dict(m2, tasks={"caption": m2["tasks"]["caption"]})
+    (out / "metrics.json").write_text(json.dumps(stale))
+    assert vlnsim_main(["eval-encoder", "--encoder", str(encoder), "--tasks", "caption", "--out", str(out), "--data",
+                        str(corpus), "--random-encoder", "--steps", "2", "--fresh", "--no-progress", *FAST]) == 0
+    m3 = json.loads((out / "metrics.json").read_text())
+    assert set(m3["tasks"]) == {"retrieval", "vqa", "caption"}
+    assert m3["tasks"]["retrieval"] == before and m3["tasks"]["vqa"] == m2["tasks"]["vqa"]
+    # ... but never a run made for another encoder
+    cfg = json.loads((out / "retrieval" / "finetune_config.json").read_text())
+    (out / "retrieval" / "finetune_config.json").write_text(json.dumps(dict(cfg, random_encoder=False)))
+    (out / "metrics.json").write_text(json.dumps(stale))
+    assert vlnsim_main(["eval-encoder", "--encoder", str(encoder), "--tasks", "caption", "--out", str(out), "--data",
+                        str(corpus), "--random-encoder", "--steps", "2", "--fresh", "--no-progress", *FAST]) == 0
+    assert set(json.loads((out / "metrics.json").read_text())["tasks"]) == {"vqa", "caption"}
 
 
 def test_python_api_three_lines(setup):

@@ -97,17 +97,22 @@ class VisionLanguage:
     @torch.no_grad()
     def answer(self, images: Sequence, questions: Sequence[str]) -> List[str]:
         """One answer per (image, question) pair; a single image is asked every question."""
-        from .vqa import predict_answers
+        from .data import swap_sides
+        from .vqa import answer_scores, predict_answers
 
         m = self._model("vqa")
         if len(images) == 1 and len(questions) > 1:
             images = list(images) * len(questions)
         if len(images) != len(questions):
             raise ValueError(f"{len(images)} images for {len(questions)} questions; expected one image per question")
-        feats = TowerCache(m.encoder, _to_uint8(images, m.encoder.image_size), list(questions))
-        idx = list(range(len(questions)))
-        logits = m.head.answer_logits(m.encoder, feats.images(idx, self.device), feats.texts(idx, self.device))
-        return predict_answers(logits, m.answers)
+        pixels, questions, n = _to_uint8(images, m.encoder.image_size), list(questions), len(questions)
+        mirror = None
+        if m.head_config.mirror_tta:  # the mirrored copies after the originals, as mirror_augment lays them out
+            pixels = torch.cat([pixels, pixels.flip(2)])
+            questions, mirror = questions + [swap_sides(q) for q in questions], (n, n)
+        feats = TowerCache(m.encoder, pixels, questions)
+        idx = list(range(n))
+        return predict_answers(answer_scores(m.head, m.encoder, feats, idx, idx, mirror, self.device), m.answers)
 
     @torch.no_grad()
     def caption(self, images: Sequence, **decoding) -> List[str]:

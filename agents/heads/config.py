@@ -40,6 +40,12 @@ class FinetuneConfig:
     """Use at most this many training images (0 = all)."""
     max_eval_images: int = 0
     """Evaluate on at most this many images (0 = all)."""
+    mirror_augment: bool = False
+    """Also train on every training image mirrored left-right, with "left" and "right" swapped
+    in its questions / captions (``data.mirror_augment``): twice the images, all still exact."""
+    fusion_dropout: float = -1.0
+    """Dropout inside the fusion layers (and the VQA head's extra layers) while fine-tuning;
+    -1 keeps the encoder's own (``fusion_dropout`` of its config, 0 for the CPU encoder)."""
     steps: int = 300
     """Optimiser steps."""
     batch_size: int = 32
@@ -77,6 +83,8 @@ class FinetuneConfig:
             raise ConfigError(f"lr={self.lr}, head_lr={self.head_lr}; expected positive learning rates")
         if not 0.0 <= self.warmup_fraction < 1.0:
             raise ConfigError(f"warmup_fraction={self.warmup_fraction}; expected [0, 1)")
+        if not (self.fusion_dropout == -1.0 or 0.0 <= self.fusion_dropout < 1.0):
+            raise ConfigError(f"fusion_dropout={self.fusion_dropout}; expected -1 (keep the encoder's) or [0, 1)")
         if self.vision_trainable_layers < 0:
             raise ConfigError(f"vision_trainable_layers={self.vision_trainable_layers}; expected >= 0")
         if self.max_train_images < 0 or self.max_eval_images < 0:

@@ -14,7 +14,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -32,6 +33,8 @@ class ImageTextSet:
     image_ids: List[int]
     paths: List[Path]
     captions: List[List[str]]
+    mirrored: List[bool] = field(default_factory=list)
+    """Per image: show it flipped left-right (``mirror_augment``); empty = none is."""
 
     def flat(self) -> Tuple[List[str], List[int]]:
         """(all captions, caption -> image index)."""
@@ -53,6 +56,8 @@ class VQASet:
     paths: List[Path]
     questions: List[dict] = field(default_factory=list)
     """Each: question_id, image_index, question, answers (list of str), family (str or None)."""
+    mirrored: List[bool] = field(default_factory=list)
+    """Per image: show it flipped left-right (``mirror_augment``); empty = none is."""
 
     def annotations(self) -> List[dict]:
         """VQA v2 annotation records (for the official accuracy)."""
@@ -63,6 +68,51 @@ class VQASet:
                 rec["question_family"] = q["family"]
             out.append(rec)
         return out
+
+
+_SIDES = re.compile(r"\b(left|right)(most)?\b", re.IGNORECASE)
+
+
+def swap_sides(text: str) -> str:
+    """``text`` with "left" and "right" exchanged (case kept): what it says of the mirrored image."""
+
+    def swap(m: re.Match) -> str:
+        word = m.group(1)
+        new = "right" if word.lower() == "left" else "left"
+        if word.isupper():
+            new = new.upper()
+        elif word[0].isupper():
+            new = new.capitalize()
+        return new + (m.group(2) or "")
+
+    return _SIDES.sub(swap, text)
+
+
+def mirror_augment(data):
+    """``data`` plus a left-right mirrored copy of every image, its texts with the sides swapped.
+
+    A mirrored view of a house is another plausible view, and every question and caption
+    stays exact once "left" and "right" are exchanged (counts, colours, categories and
+    rooms do not change; an object left of another is right of it in the mirror). So it
+    doubles the training images at no rendering cost. Answers are swapped too (VQA v2's
+    "which side is the dog on?" -> "left"). Not for data where handedness shows otherwise
+    (text in the image, "is this right?" meaning correct). The mirrored copies come after
+    the originals (image ``i`` -> ``i + n``); the copies' image and question ids are
+    ``-id - 1``, so no id is repeated.
+    """
+    n = len(data.paths)
+    flags = list(data.mirrored) or [False] * n
+    ids = list(data.image_ids) + [-int(i) - 1 for i in data.image_ids]
+    if isinstance(data, VQASet):
+        copies = [dict(q, question=swap_sides(q["question"]), answers=[swap_sides(a) for a in q["answers"]],
+                       image_index=q["image_index"] + n,
+                       question_id=-int(q["question_id"]) - 1, image_id=-int(q["image_id"]) - 1)
+                  for q in data.questions]
+        return replace(data, image_ids=ids, paths=list(data.paths) * 2,
+                       questions=list(data.questions) + copies, mirrored=flags + [not f for f in flags])
+    return replace(data, image_ids=ids, paths=list(data.paths) * 2,
+                   captions=list(data.captions) + [[swap_sides(c) for c in caps] for caps in data.captions],
+                   mirrored=flags + [not f for f in flags])
 
 
 def data_kind(source: Path) -> str:

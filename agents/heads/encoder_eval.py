@@ -12,8 +12,10 @@ directory::
     OUT/<task>/                      the fine-tuning run (checkpoints, tb/, final/)
     OUT/nav/                         the navigation run and its eval (task "nav")
 
-Tasks can be run in several calls into the same ``OUT`` (same encoder): earlier tasks'
-results stay in ``metrics.json`` and the table.
+Tasks can be run in several calls into the same ``OUT`` (same encoder), one after the
+other or at the same time (one call per core): ``metrics.json`` is rebuilt at every write
+from each task's own report on disk (``OUT/<task>/eval/metrics.json``, ``OUT/nav/report.json``)
+whose run was made for the same encoder, so no call drops another's results.
 """
 from __future__ import annotations
 
@@ -71,6 +73,10 @@ def evaluate_encoder(encoder: str, tasks: Sequence[str], out_dir, data: str = ""
 
             result["tasks"]["nav"] = evaluate_nav(encoder, out_dir / "nav", random_encoder=random_encoder,
                                                   progress=progress, **dict(nav or {}))
+            atomic_write_text(out_dir / "nav" / NAV_REPORT, json.dumps(
+                {"encoder": result["encoder"], "random_encoder": result["random_encoder"],
+                 "report": result["tasks"]["nav"]}, indent=1))
+            _write_summary(out_dir, result)
             continue
         cfg = configs[task]
         run = finetune(cfg, out_dir / task, progress=progress)
@@ -102,7 +108,29 @@ def _seconds(run: Path) -> Optional[float]:
         return None
 
 
+NAV_REPORT = "report.json"
+
+
+def task_reports_on_disk(out_dir: Path, encoder: str, random_encoder: bool) -> Dict[str, Dict]:
+    """The reports under ``out_dir`` of runs made for this encoder: ``<task>/eval/metrics.json``
+    (its ``<task>/finetune_config.json`` names the encoder) and ``nav/report.json``."""
+    found: Dict[str, Dict] = {}
+    for task in TASKS:
+        cfg = _read_json(out_dir / task / "finetune_config.json")
+        report = _read_json(out_dir / task / "eval" / "metrics.json")
+        if cfg and report and cfg.get("encoder") == encoder and bool(cfg.get("random_encoder")) == random_encoder:
+            found[task] = report
+    nav = _read_json(out_dir / "nav" / NAV_REPORT)
+    if nav and nav.get("encoder") == encoder and bool(nav.get("random_encoder")) == random_encoder:
+        found["nav"] = nav["report"]
+    return found
+
+
 def _write_summary(out_dir: Path, result: Dict) -> None:
+    # another call into the same OUT may have finished tasks meanwhile: take them from disk
+    on_disk = task_reports_on_disk(out_dir, result["encoder"], result["random_encoder"])
+    result["tasks"] = {**{k: v for k, v in on_disk.items() if k not in result["tasks"]}, **result["tasks"]}
+    result["tasks"] = {t: result["tasks"][t] for t in ALL_TASKS if t in result["tasks"]}
     atomic_write_text(out_dir / "metrics.json", json.dumps(result, indent=1))
     name = "random " + Path(result["encoder"]).name if result["random_encoder"] else Path(result["encoder"]).name
     atomic_write_text(out_dir / "metrics.md", markdown_table({name: result}))

@@ -55,17 +55,17 @@ def evaluate_vqa_task(model: TaskModel, data: VQASet, features, out_dir: Optiona
                       baseline: Optional[Dict[str, str]] = None, batch_size: int = 128) -> Dict:
     from agents.metrics.vqa import evaluate_vqa
 
-    from .vqa import predict_answers
+    from .vqa import answer_scores, predict_answers
 
-    enc = model.encoder
     preds: Dict[int, str] = {}
     qs = data.questions
+    # with mirror_tta the features were built over mirror_augment(data): copies after the originals
+    mirror = (len(qs), len(data.paths)) if getattr(model.head_config, "mirror_tta", False) else None
     for s in range(0, len(qs), batch_size):
         chunk = list(range(s, min(len(qs), s + batch_size)))
-        img = features.images([qs[i]["image_index"] for i in chunk], device)
-        txt = features.texts(chunk, device)
-        logits = model.head.answer_logits(enc, img, txt)
-        for i, a in zip(chunk, predict_answers(logits, model.answers)):
+        scores = answer_scores(model.head, model.encoder, features, chunk, [qs[i]["image_index"] for i in chunk],
+                               mirror=mirror, device=device)
+        for i, a in zip(chunk, predict_answers(scores, model.answers)):
             preds[qs[i]["question_id"]] = a
     anns = data.annotations()
     res = evaluate_vqa(preds, anns, family_key="question_family")
@@ -110,7 +110,10 @@ def evaluate_task(model: TaskModel, data, out_dir: Optional[Path], frozen: bool 
     from .finetune import build_features
 
     model.eval()
-    features = build_features(model.encoder, data, frozen, progress, model.task)
+    from .data import mirror_augment
+
+    tta = model.task == "vqa" and getattr(model.head_config, "mirror_tta", False)
+    features = build_features(model.encoder, mirror_augment(data) if tta else data, frozen, progress, model.task)
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     if model.task == "retrieval":

@@ -27,17 +27,24 @@ from vlnsim.errors import ConfigError
 from agents.vlp import ImageOutput, TextOutput, VLPModel
 
 
-def load_images(paths: Sequence[Union[str, Path]], size: Optional[int] = None) -> torch.Tensor:
-    """Read image files as a uint8 (N, H, W, 3) tensor (resized to ``size`` when given)."""
+def load_images(paths: Sequence[Union[str, Path]], size: Optional[int] = None,
+                mirrored: Sequence[bool] = ()) -> torch.Tensor:
+    """Read image files as a uint8 (N, H, W, 3) tensor (resized to ``size`` when given;
+    image ``i`` flipped left-right where ``mirrored[i]``). A path listed twice is read once."""
     from PIL import Image
 
+    decoded: Dict[str, np.ndarray] = {}
     arrays = []
-    for p in paths:
-        with Image.open(p) as im:
-            im = im.convert("RGB")
-            if size is not None and im.size != (size, size):
-                im = im.resize((size, size), Image.BILINEAR)
-            arrays.append(np.asarray(im, dtype=np.uint8))
+    for i, p in enumerate(paths):
+        key = str(p)
+        if key not in decoded:
+            with Image.open(p) as im:
+                im = im.convert("RGB")
+                if size is not None and im.size != (size, size):
+                    im = im.resize((size, size), Image.BILINEAR)
+                decoded[key] = np.asarray(im, dtype=np.uint8)
+        a = decoded[key]
+        arrays.append(np.ascontiguousarray(a[:, ::-1]) if len(mirrored) and mirrored[i] else a)
     if not arrays:
         return torch.zeros((0, size or 1, size or 1, 3), dtype=torch.uint8)
     shapes = {a.shape for a in arrays}

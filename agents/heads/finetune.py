@@ -30,7 +30,7 @@ from vlnsim.io_utils import atomic_write_text
 from agents.vlp import VLPModel
 
 from .config import FinetuneConfig, encoder_dir, resolve_device
-from .data import ImageTextSet, VQASet, load_image_text, load_vqa_set
+from .data import ImageTextSet, VQASet, load_image_text, load_vqa_set, mirror_augment
 from .features import LiveFeatures, TowerCache, freeze_towers, load_images
 from .retrieval import retrieval_loss
 from .task_model import TaskModel
@@ -59,7 +59,7 @@ def load_split(cfg: FinetuneConfig, split: str, max_images: int, source: Optiona
 def build_features(model: VLPModel, data, frozen: bool, progress: bool = False, task: str = "",
                    vision_trainable_layers: int = 0):
     """Cached (frozen towers) or live features over a split's images and texts."""
-    images = load_images(data.paths, size=model.image_size)
+    images = load_images(data.paths, size=model.image_size, mirrored=data.mirrored)
     if isinstance(data, VQASet):
         texts = [q["question"] for q in data.questions]
     else:  # the caption decoder reads raw captions: no text-tower states needed
@@ -134,6 +134,17 @@ def _lr_lambda(steps: int, warmup_fraction: float):
     return f
 
 
+def set_fusion_dropout(task_model: TaskModel, p: float) -> None:
+    """Set every dropout of the fusion encoder (and of a VQA head's extra fusion layers) to ``p``.
+
+    The saved encoder keeps its own config: the rate only acts while this run trains."""
+    parts = [task_model.encoder.fusion] + [m for m in [getattr(task_model.head, "extra", None)] if m is not None]
+    for part in parts:
+        for m in part.modules():
+            if isinstance(m, torch.nn.Dropout):  # BERT's attention reads its rate from these too
+                m.p = float(p)
+
+
 def build_task_model(cfg: FinetuneConfig, encoder: VLPModel, train) -> TaskModel:
     head_cfg = {"retrieval": cfg.retrieval, "vqa": cfg.vqa, "caption": cfg.caption}[cfg.task]
     answers, vocab = None, None
@@ -163,7 +174,11 @@ def finetune(cfg: FinetuneConfig, run_dir, resume: bool = False, progress: bool 
     torch.manual_seed(cfg.seed)
     encoder = encoder if encoder is not None else load_encoder(cfg)
     train = load_split(cfg, cfg.train_split, cfg.max_train_images)
+    if cfg.mirror_augment:
+        train = mirror_augment(train)
     task_model = build_task_model(cfg, encoder, train).to(device)
+    if cfg.fusion_dropout >= 0:
+        set_fusion_dropout(task_model, cfg.fusion_dropout)
     if cfg.freeze_towers:
         freeze_towers(encoder, cfg.vision_trainable_layers)
     features = build_features(encoder, train, cfg.freeze_towers, progress, cfg.task,

@@ -91,6 +91,9 @@ class VQAHeadConfig:
     extra_layers: int = 0
     """Fresh fusion layers (the encoder's fusion layer shape: self-attention over the question,
     cross-attention to the image) stacked on the encoder's fusion output, for more reasoning depth."""
+    mirror_tta: bool = False
+    """At inference also ask the side-swapped question of the left-right mirrored image and average
+    the two answer probabilities (for heads fine-tuned with ``mirror_augment``)."""
 
     def validate(self) -> None:
         if self.num_answers < 1:
@@ -173,6 +176,23 @@ class VQAHead(nn.Module):
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Soft-target BCE, summed over answers and averaged over the batch."""
         return F.binary_cross_entropy_with_logits(logits, targets, reduction="mean") * targets.shape[1]
+
+
+def answer_scores(head: "VQAHead", encoder, features, text_idx: Sequence[int], image_idx: Sequence[int],
+                  mirror: Optional[Sequence[int]] = None, device=None) -> torch.Tensor:
+    """(B, N) answer probabilities of (question, image) pairs from ``features`` (a TowerCache).
+
+    With ``mirror=(n_texts, n_images)`` the features also hold the mirrored copies
+    (``data.mirror_augment``: question ``i + n_texts`` on image ``j + n_images``) and the
+    two probabilities are averaged (test-time augmentation)."""
+    text_idx, image_idx = list(text_idx), list(image_idx)
+    probs = torch.sigmoid(head.answer_logits(encoder, features.images(image_idx, device), features.texts(text_idx, device)))
+    if mirror is not None:
+        nt, ni = int(mirror[0]), int(mirror[1])
+        flipped = head.answer_logits(encoder, features.images([j + ni for j in image_idx], device),
+                                     features.texts([i + nt for i in text_idx], device))
+        probs = 0.5 * (probs + torch.sigmoid(flipped))
+    return probs
 
 
 def predict_answers(logits: torch.Tensor, vocab: AnswerVocab) -> List[str]:
