@@ -129,8 +129,8 @@ def task_reports_on_disk(out_dir: Path, encoder: str, random_encoder: bool) -> D
 def _write_summary(out_dir: Path, result: Dict) -> None:
     # another call into the same OUT may have finished tasks meanwhile: take them from disk
     on_disk = task_reports_on_disk(out_dir, result["encoder"], result["random_encoder"])
-    result["tasks"] = {**{k: v for k, v in on_disk.items() if k not in result["tasks"]}, **result["tasks"]}
-    result["tasks"] = {t: result["tasks"][t] for t in ALL_TASKS if t in result["tasks"]}
+    merged = {**on_disk, **result["tasks"]}  # this call's own results win
+    result["tasks"] = {t: merged[t] for t in ALL_TASKS if t in merged}
     atomic_write_text(out_dir / "metrics.json", json.dumps(result, indent=1))
     name = "random " + Path(result["encoder"]).name if result["random_encoder"] else Path(result["encoder"]).name
     atomic_write_text(out_dir / "metrics.md", markdown_table({name: result}))
